@@ -1,0 +1,37 @@
+"""Bitstream channel models for semcom: clean, BSC, BEC, BPSK/AWGN, Gilbert-Elliott, packet loss.
+
+Every channel is a small frozen dataclass called as ``channel(bits, rng)``:
+``bits`` is a {0,1} integer/bool array whose last axis is one unit's bit
+sequence, ``rng`` a ``numpy.random.Generator`` (the only source of
+randomness), and the result a :class:`Received` with hard bits and an
+erasure mask. All sampling is vectorized over the whole batch.
+"""
+
+__version__ = "0.1.0"
+
+from ._base import Channel, Received
+from ._errors import ChannelParameterError
+from ._functions import binary_entropy, q_function
+from .awgn import AWGN
+from .cascade import Cascade
+from .gilbert_elliott import GilbertElliott
+from .memoryless import BinaryErasure, BinarySymmetric, Clean
+from .packet import PacketErasure
+from .registry import KINDS, make
+
+__all__ = [
+    "AWGN",
+    "KINDS",
+    "BinaryErasure",
+    "BinarySymmetric",
+    "Cascade",
+    "Channel",
+    "ChannelParameterError",
+    "Clean",
+    "GilbertElliott",
+    "PacketErasure",
+    "Received",
+    "binary_entropy",
+    "make",
+    "q_function",
+]

@@ -1,0 +1,108 @@
+"""The ``semcom`` command: a thin layer over the library API."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from semcom import __version__
+from semcom.errors import SemcomError
+
+
+class _Group(click.Group):
+    """Turns expected errors (bad scenario, missing data, bad model file) into one line."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (SemcomError, *_user_errors()) as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted: finished models are stored; run the same command again to resume", err=True)
+            ctx.exit(130)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from semcom.data import DatasetError
+    from semcom.data.idx import IdxFormatError
+
+    return (DatasetError, IdxFormatError)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="semcom")
+@click.option("--debug", is_flag=True, help="Show full tracebacks.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Semantic-communication simulator: codec -> bits -> channel -> decoder -> classifier."""
+    ctx.obj = {"debug": debug}
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s")
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data", "data_path", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder holding the dataset's IDX files (overrides dataset.path and SEMCOM_DATA).")
+@click.option("--results", "results_root", type=click.Path(file_okay=False, path_type=Path),
+              help="Root folder for results (default: output.dir of the scenario, 'results').")
+@click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
+              help="Model store folder (default: store.path, SEMCOM_STORE or ~/.cache/semcom/models).")
+@click.option("--retrain", is_flag=True, help="Train models even when stored ones exist.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def run(scenario_file: Path, data_path: Path | None, results_root: Path | None, store_path: Path | None,
+        retrain: bool, quiet: bool) -> None:
+    """Run SCENARIO_FILE and write results/<scenario>/<run-id>/."""
+    from semcom.runner import run_scenario
+    from semcom.scenario import load_scenario
+    from semcom.store import ModelStore
+
+    scenario = load_scenario(scenario_file)
+    store = ModelStore(store_path) if store_path else None
+    result = run_scenario(scenario, data_path=data_path, results_root=results_root, store=store,
+                          retrain=retrain, progress=not quiet, command=" ".join(["semcom", *sys.argv[1:]]))
+    click.echo((result.run_dir / "summary.md").read_text())
+    click.echo(f"results: {result.run_dir}")
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
+def check(scenario_file: Path) -> None:
+    """Validate SCENARIO_FILE without running it."""
+    from semcom.scenario import load_scenario
+
+    sc = load_scenario(scenario_file)
+    n = len(sc.codecs) * len(sc.channels) * len(sc.seeds)
+    click.echo(f"{scenario_file}: ok ({len(sc.codecs)} codecs x {len(sc.channels)} channel settings x "
+               f"{len(sc.seeds)} seeds = {n} points)")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--format", "formats", multiple=True, default=("png",), type=click.Choice(["png", "pdf", "svg"]))
+def plot(run_dir: Path, formats: tuple[str, ...]) -> None:
+    """Redraw the plots of RUN_DIR from its saved metrics (no recomputation)."""
+    import numpy as np
+
+    from semcom.plots import draw_run
+    from semcom.results import read_csv
+
+    metrics = run_dir / "metrics.csv"
+    if not metrics.exists():
+        raise SemcomError(f"{run_dir}: no metrics.csv here; expected a folder written by 'semcom run'")
+    rows = read_csv(metrics)
+    examples = None
+    if (run_dir / "examples.npz").exists():
+        with np.load(run_dir / "examples.npz") as z:
+            examples = {k.replace("__", "|"): z[k] for k in z.files}
+    for p in draw_run(rows, examples, run_dir / "plots", list(formats)):
+        click.echo(p)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

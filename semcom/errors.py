@@ -1,0 +1,17 @@
+"""Errors a user can act on. The CLI prints them as one line, without a traceback."""
+
+
+class SemcomError(Exception):
+    """Base class of errors caused by input (files, settings), not by a bug."""
+
+
+class ScenarioError(SemcomError):
+    """A scenario file is malformed; the message names the file and the key."""
+
+    def __init__(self, file: str, key: str, message: str) -> None:
+        self.file, self.key, self.detail = file, key, message
+        super().__init__(f"{file}: {key}: {message}" if key else f"{file}: {message}")
+
+
+class ModelStoreError(SemcomError):
+    """A stored model is missing, corrupt, tampered with, or made for something else."""

@@ -1,0 +1,86 @@
+"""The results layout: ``<root>/<scenario>/<run-id>/`` with metrics.csv, per_class.csv,
+manifest.json, summary.md and plots/. Every file is written atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import secrets
+import time
+from pathlib import Path
+
+from semcom.store import atomic_write_text
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def create_run_dir(root: Path, scenario: str, run_id: str | None = None) -> Path:
+    """A fresh folder per run, so concurrent runs never write into each other."""
+    run_dir = root / scenario / (run_id or new_run_id())
+    run_dir.mkdir(parents=True, exist_ok=False)
+    return run_dir
+
+
+def _cell(v):
+    if isinstance(v, float):
+        if math.isnan(v):
+            return ""
+        return repr(v) if not math.isinf(v) else ("inf" if v > 0 else "-inf")
+    return v
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    fields: list[str] = []
+    for r in rows:
+        fields += [k for k in r if k not in fields]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: _cell(v) for k, v in r.items()})
+    atomic_write_text(path, buf.getvalue())
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k, v in r.items():
+            try:
+                r[k] = float(v) if v not in ("",) else math.nan
+                if k in ("seed", "dim", "levels", "payload_bits", "n_images") and not math.isnan(r[k]):
+                    r[k] = int(r[k])
+            except ValueError:
+                pass
+    return rows
+
+
+def write_json(path: Path, obj) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, default=str, allow_nan=True) + "\n")
+
+
+def summary_markdown(rows: list[dict]) -> str:
+    """Mean over seeds of accuracy and MSE per (codec, channel)."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["codec"], r["channel"]), []).append(r)
+    lines = ["| codec | bits/digit | channel | accuracy | MSE | PSNR (dB) | seeds |", "|---|---|---|---|---|---|---|"]
+    for (codec, channel), rs in groups.items():
+        acc = sum(r["accuracy"] for r in rs) / len(rs)
+        mse = sum(r["mse"] for r in rs) / len(rs)
+        psnr = 10 * math.log10(1 / mse) if mse > 0 else math.inf
+        bits = rs[0]["bits_per_digit"]
+        mse_s = "–" if codec == "original" else f"{mse:.4f}"
+        psnr_s = "–" if codec == "original" else f"{psnr:.2f}"
+        lines.append(f"| {codec} | {bits:g} | {channel} | {100 * acc:.2f}% | {mse_s} | {psnr_s} | {len(rs)} |")
+    return "\n".join(lines) + "\n"
+
+
+def ensure_dir(path: Path) -> Path:
+    os.makedirs(path, exist_ok=True)
+    return path

@@ -1,0 +1,252 @@
+"""Scenario files: a documented TOML schema, parsed into typed dataclasses.
+
+Every error names the file, the key and what was expected (see :class:`ScenarioError`).
+Relative paths inside a scenario (``dataset.path``, ``store.path``) are resolved
+against the scenario file's folder.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import channels
+
+from semcom.bitstream import MAPPINGS
+from semcom.codecs.base import SymbolFormat, format_for_bits
+from semcom.codecs.quantizer import TRAIN_MODES
+from semcom.config import ConfigError, build, check, non_negative, one_of, positive
+from semcom.errors import ScenarioError
+from semcom.training.classifier import ClassifierTrainConfig
+from semcom.training.common import TrainConfig
+
+DATASET_NAMES = ("mnist", "fashion-mnist")
+OBJECTIVES = ("mse", "deep_feature")
+ERASURE_POLICIES = ("mode", "center", "zero")
+_prob = check(lambda v: 0.0 <= v < 1.0, "a fraction in [0, 1)")
+
+
+@dataclass(frozen=True)
+class DatasetSection:
+    name: str = field(default="mnist", metadata=one_of(*DATASET_NAMES))
+    path: str | None = None
+    val_fraction: float = field(default=0.2, metadata=_prob)
+    split_seed: int = 0
+    train_limit: int = field(default=0, metadata=non_negative())
+    test_limit: int = field(default=0, metadata=non_negative())
+
+
+@dataclass(frozen=True)
+class ClassifierSection:
+    epochs: int = field(default=12, metadata=positive())
+    batch_size: int = field(default=128, metadata=positive())
+    lr: float = field(default=0.001, metadata=check(lambda v: v > 0, "a positive number"))
+    lr_decay_every: int = field(default=5, metadata=positive())
+    lr_decay_factor: float = field(default=0.3, metadata=check(lambda v: 0 < v <= 1, "a number in (0, 1]"))
+    max_shift: int = field(default=2, metadata=non_negative())
+    seed: int = 0
+
+    def train_config(self, device: str, train_limit: int) -> ClassifierTrainConfig:
+        return ClassifierTrainConfig(device=device, train_limit=train_limit, **asdict(self))
+
+
+@dataclass(frozen=True)
+class TrainSection:
+    """Defaults are the paper's section 5.1 schedule."""
+
+    epochs: int = field(default=25, metadata=positive())
+    batch_size: int = field(default=64, metadata=positive())
+    lr: float = field(default=0.0025, metadata=check(lambda v: v > 0, "a positive number"))
+    critic_lr: float = field(default=0.0002, metadata=check(lambda v: v > 0, "a positive number"))
+    lr_decay_start: int = field(default=10, metadata=non_negative())
+    lr_decay_every: int = field(default=10, metadata=positive())
+    lr_decay_factor: float = field(default=0.2, metadata=check(lambda v: 0 < v <= 1, "a number in (0, 1]"))
+    critic_steps: int = field(default=1, metadata=positive())
+    gp_lambda: float = field(default=10.0, metadata=check(lambda v: v >= 0, "a number >= 0"))
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class CodecSection:
+    name: str = field(metadata=check(lambda v: bool(v.strip()), "a non-empty name"))
+    objective: str = field(default="mse", metadata=one_of(*OBJECTIVES))
+    bits: int | None = field(default=None, metadata=positive("a positive number of bits per digit"))
+    dim: int | None = field(default=None, metadata=positive())
+    levels: int = field(default=4, metadata=check(lambda v: v >= 2, "an integer L >= 2"))
+    width: int = field(default=128, metadata=check(lambda v: v >= 2 and v % 2 == 0, "an even integer >= 2"))
+    quantizer: str = field(default="ste", metadata=one_of(*TRAIN_MODES))
+    sigma: float | None = field(default=None, metadata=check(lambda v: v > 0, "a positive number"))
+    lambda_mse: float = field(default=1.0, metadata=check(lambda v: v >= 0, "a number >= 0"))
+    lambda_feature: float = field(default=1.0, metadata=check(lambda v: v >= 0, "a number >= 0"))
+    train: TrainSection = field(default_factory=TrainSection)
+
+    def __post_init__(self) -> None:
+        if self.dim is None and self.bits is None:
+            raise ConfigError("bits", "missing; give bits (bits per digit) or dim")
+        if self.dim is not None and self.bits is not None:
+            if not math.isclose(SymbolFormat(self.dim, self.levels).nominal_bits, self.bits):
+                raise ConfigError("bits", f"{self.bits} disagrees with dim={self.dim}, levels={self.levels} "
+                                  f"({SymbolFormat(self.dim, self.levels).nominal_bits:g} bits); give one or the other")
+        if self.dim is None:
+            try:
+                format_for_bits(self.bits, self.levels)  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise ConfigError("bits", str(exc)) from None
+
+    @property
+    def symbol_format(self) -> SymbolFormat:
+        if self.dim is not None:
+            return SymbolFormat(self.dim, self.levels)
+        return format_for_bits(self.bits, self.levels)  # type: ignore[arg-type]
+
+    def train_config(self, device: str, train_limit: int) -> TrainConfig:
+        extra = {"lambda_mse": self.lambda_mse}
+        if self.objective == "deep_feature":
+            extra["lambda_feature"] = self.lambda_feature
+        return TrainConfig(device=device, train_limit=train_limit, extra=extra, **asdict(self.train))
+
+
+@dataclass(frozen=True)
+class ChannelPoint:
+    """One channel setting of a sweep, e.g. ``bsc`` with ``p = 0.01``."""
+
+    kind: str
+    params: dict[str, Any]
+    label: str
+
+    def make(self) -> channels.Channel:
+        return channels.make(self.kind, **self.params)
+
+
+@dataclass(frozen=True)
+class ReceiverSection:
+    erasure_policy: str = field(default="mode", metadata=one_of(*ERASURE_POLICIES))
+    mapping: str = field(default="natural", metadata=one_of(*MAPPINGS))
+
+
+@dataclass(frozen=True)
+class OutputSection:
+    dir: str = "results"
+    plots: bool = True
+    examples: int = field(default=10, metadata=check(lambda v: 0 <= v <= 100, "an integer in [0, 100]"))
+    formats: list[str] = field(default_factory=lambda: ["png"], metadata={
+        **check(lambda v: v in ("png", "pdf", "svg"), "'png', 'pdf' or 'svg'"), "each": True})
+
+
+@dataclass(frozen=True)
+class StoreSection:
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class _ScenarioBody:
+    name: str = field(metadata=check(lambda v: bool(v) and all(c.isalnum() or c in "-_." for c in v),
+                                     "a name of letters, digits, '-', '_' or '.'"))
+    description: str = ""
+    seeds: list[int] = field(default_factory=lambda: [0], metadata=check(lambda v: len(v) > 0, "a non-empty list"))
+    device: str = field(default="auto", metadata=check(
+        lambda v: v in ("auto", "cpu", "cuda") or v.startswith("cuda:"), "'auto', 'cpu' or 'cuda[:N]'"))
+    dataset: DatasetSection = field(default_factory=DatasetSection)
+    classifier: ClassifierSection = field(default_factory=ClassifierSection)
+    codecs: list[CodecSection] = field(default_factory=list)
+    receiver: ReceiverSection = field(default_factory=ReceiverSection)
+    output: OutputSection = field(default_factory=OutputSection)
+    store: StoreSection = field(default_factory=StoreSection)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    body: _ScenarioBody
+    channels: list[ChannelPoint]
+    source: Path
+    raw: dict
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.body, name)
+
+    def resolve(self, relative: str | None) -> Path | None:
+        if relative is None:
+            return None
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else (self.source.parent / p)
+
+    def to_dict(self) -> dict:
+        d = asdict(self.body)
+        d["channels"] = [{"kind": c.kind, "label": c.label, **c.params} for c in self.channels]
+        return d
+
+
+def _channel_points(entries: Any, file: str) -> list[ChannelPoint]:
+    if not isinstance(entries, list) or not entries:
+        raise ScenarioError(file, "channels", "expected a non-empty array of tables ([[channels]] entries)")
+    points: list[ChannelPoint] = []
+    for i, entry in enumerate(entries):
+        key = f"channels[{i}]"
+        if not isinstance(entry, dict):
+            raise ScenarioError(file, key, f"expected a table, got {entry!r}")
+        if "kind" not in entry:
+            raise ScenarioError(file, f"{key}.kind", f"missing; expected one of: {', '.join(channels.KINDS)}")
+        kind = entry["kind"]
+        if kind not in channels.KINDS:
+            raise ScenarioError(file, f"{key}.kind", f"unknown channel {kind!r}; expected one of: {', '.join(channels.KINDS)}")
+        params = {k: v for k, v in entry.items() if k != "kind"}
+        names = list(params)
+        grids = []
+        for name in names:
+            values = params[name] if isinstance(params[name], list) else [params[name]]
+            if not values:
+                raise ScenarioError(file, f"{key}.{name}", "empty list; expected at least one value")
+            grids.append(values)
+        for combo in itertools.product(*grids):
+            p = dict(zip(names, combo))
+            try:
+                ch = channels.make(kind, **p)
+            except channels.ChannelParameterError as exc:
+                msg = str(exc)
+                bad = next((n for n in names if f"'{n}'" in msg or msg.startswith(f"{kind}: {n} ")), None)
+                raise ScenarioError(file, f"{key}.{bad}" if bad else key, str(exc)) from None
+            except TypeError as exc:
+                raise ScenarioError(file, key, str(exc)) from None
+            points.append(ChannelPoint(kind, p, ch.describe()))
+    labels = [p.label for p in points]
+    dup = next((lab for lab in labels if labels.count(lab) > 1), None)
+    if dup:
+        raise ScenarioError(file, "channels", f"channel setting {dup} appears twice")
+    return points
+
+
+def parse_scenario(data: dict, source: Path) -> Scenario:
+    file = str(source)
+    data = dict(data)
+    channel_entries = data.pop("channels", None)
+    try:
+        body = build(_ScenarioBody, data)
+    except ConfigError as exc:
+        raise ScenarioError(file, exc.key, exc.detail) from None
+    if not body.codecs:
+        raise ScenarioError(file, "codecs", "expected at least one [[codecs]] entry")
+    names = [c.name for c in body.codecs]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup:
+        raise ScenarioError(file, "codecs", f"codec name {dup!r} is used twice; names must be unique")
+    points = _channel_points(channel_entries, file)
+    return Scenario(body=body, channels=points, source=source, raw={**data, "channels": channel_entries})
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ScenarioError(str(path), "", "no such scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), "", f"cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(str(path), "", f"invalid TOML: {exc}") from None
+    return parse_scenario(data, path)

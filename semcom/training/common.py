@@ -1,0 +1,78 @@
+"""What all training loops share: device choice, seeding, schedules, batching."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` means CUDA when present, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed torch, numpy and random; return a dedicated generator for shuffling."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    gen = torch.Generator()
+    gen.manual_seed(seed)
+    return gen
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Codec training setup; defaults are section 5.1 of the paper.
+
+    lr decays by ``lr_decay_factor`` every ``lr_decay_every`` epochs once
+    ``lr_decay_start`` epochs are done (0.0025 for epochs 0-9, 0.0005 for 10-19, ...).
+    """
+
+    epochs: int = 25
+    batch_size: int = 64
+    lr: float = 0.0025
+    critic_lr: float = 0.0002
+    lr_decay_start: int = 10
+    lr_decay_every: int = 10
+    lr_decay_factor: float = 0.2
+    critic_steps: int = 1
+    gp_lambda: float = 10.0
+    seed: int = 0
+    train_limit: int = 0
+    device: str = "auto"
+    extra: dict = field(default_factory=dict)
+
+    def lr_factor(self, epoch: int) -> float:
+        if epoch < self.lr_decay_start:
+            return 1.0
+        return self.lr_decay_factor ** (1 + (epoch - self.lr_decay_start) // self.lr_decay_every)
+
+    def identity(self) -> dict:
+        """The fields that change the trained weights (device does not, by intent)."""
+        d = asdict(self)
+        d.pop("device")
+        return d
+
+
+def iterate_batches(n: int, batch_size: int, generator: torch.Generator, drop_last: bool = True):
+    """Shuffled index batches of one epoch."""
+    perm = torch.randperm(n, generator=generator)
+    stop = n - n % batch_size if drop_last and n >= batch_size else n
+    for start in range(0, stop, batch_size):
+        yield perm[start : start + batch_size]
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+@torch.no_grad()
+def batched(fn, tensor: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    return torch.cat([fn(tensor[i : i + batch_size]) for i in range(0, len(tensor), batch_size)])

@@ -1,0 +1,134 @@
+"""Getting trained models: from the store when they exist, by training when not.
+
+A model's spec (architecture, training settings, and the identity of the exact training
+images) decides its store key, so the same scenario reuses its models and a model
+trained on other data, dim or L is never picked up by mistake.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from semcom.classifier import DigitClassifier
+from semcom.codecs.learned import LearnedCodec, LearnedCodecConfig
+from semcom.errors import ModelStoreError
+from semcom.progress import log
+from semcom.scenario import ClassifierSection, CodecSection
+from semcom.store import ModelStore, StoredModel
+from semcom.training.classifier import evaluate_classifier, train_classifier
+from semcom.training.codec import evaluate_codec, train_codec
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The training/validation tensors, and the data identity that goes into model specs."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    identity: dict
+
+    @classmethod
+    def from_arrays(cls, dataset: str, images: np.ndarray, labels: np.ndarray, train_idx: np.ndarray,
+                    val_idx: np.ndarray, split: dict) -> "TrainingData":
+        digest = hashlib.sha256()
+        digest.update(np.ascontiguousarray(images).tobytes())
+        digest.update(np.ascontiguousarray(labels).astype(np.int64).tobytes())
+        x = torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0).unsqueeze(1)
+        y = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+        identity = {"dataset": dataset, "n_images": int(len(images)), "images_sha256": digest.hexdigest(), **split}
+        return cls(x[train_idx], y[train_idx], x[val_idx], y[val_idx], identity)
+
+
+def classifier_spec(section: ClassifierSection, data: TrainingData) -> dict:
+    return {"kind": "classifier", "arch": "table2", "train": section.train_config("auto", 0).identity(),
+            "data": data.identity}
+
+
+def codec_spec(section: CodecSection, data: TrainingData, classifier_key: str | None) -> dict:
+    fmt = section.symbol_format
+    arch = LearnedCodecConfig(fmt.dim, fmt.levels, section.width, section.quantizer, section.sigma)
+    spec = {"kind": "codec", "family": "learned", "objective": section.objective, "arch": arch.to_dict(),
+            "train": section.train_config("auto", 0).identity(), "data": data.identity}
+    if section.objective == "deep_feature":
+        spec["classifier"] = classifier_key
+    return spec
+
+
+def _stored_or_none(store: ModelStore, spec: dict, retrain: bool) -> tuple[dict, dict] | None:
+    if retrain:
+        return None
+    return store.load_state(spec)
+
+
+def obtain_classifier(section: ClassifierSection, data: TrainingData, store: ModelStore, *, device: str = "auto",
+                      retrain: bool = False, progress: bool = True) -> tuple[DigitClassifier, StoredModel | dict]:
+    spec = classifier_spec(section, data)
+    with store.lock(spec):
+        loaded = _stored_or_none(store, spec, retrain)
+        if loaded is not None:
+            state, card = loaded
+            model = DigitClassifier()
+            _load(model, state, card)
+            if progress:
+                log(f"classifier: using stored model {card['key']}")
+            return model.eval(), card
+        if progress:
+            log(f"classifier: no stored model for this configuration; training ({section.epochs} epochs)")
+        model, history = train_classifier(data.train_x, data.train_y, data.val_x, data.val_y,
+                                          section.train_config(device, 0), progress=progress)
+        metrics = {"val_accuracy": evaluate_classifier(model, data.val_x, data.val_y)}
+        stored = store.save(spec, model.state_dict(), {"history": history, "metrics": metrics,
+                                                        "seed": section.seed})
+        return model.eval(), stored.card
+
+
+def obtain_codec(section: CodecSection, data: TrainingData, classifier: DigitClassifier, classifier_key: str,
+                 store: ModelStore, *, device: str = "auto", retrain: bool = False,
+                 progress: bool = True) -> tuple[LearnedCodec, dict]:
+    spec = codec_spec(section, data, classifier_key)
+    config = LearnedCodecConfig(**spec["arch"])
+    with store.lock(spec):
+        loaded = _stored_or_none(store, spec, retrain)
+        if loaded is not None:
+            state, card = loaded
+            codec = LearnedCodec(config)
+            _load(codec, state, card)
+            if progress:
+                log(f"codec {section.name}: using stored model {card['key']}")
+            return codec.eval(), card
+        if progress:
+            log(f"codec {section.name}: no stored model for this configuration; training "
+                f"({section.train.epochs} epochs, {section.symbol_format.nominal_bits:g} bits/digit)")
+        checkpoint = store.checkpoint_path(spec)
+        codec, history = train_codec(
+            config, section.train_config(device, 0), section.objective, data.train_x, data.val_x, data.val_y,
+            classifier, checkpoint=checkpoint, progress=progress, label=f"codec {section.name}")
+        metrics = evaluate_codec(codec, data.val_x, data.val_y, classifier)
+        prior = symbol_prior(codec, data.train_x)
+        stored = store.save(spec, codec.state_dict(), {
+            "history": history, "metrics": {f"val_{k}": v for k, v in metrics.items()},
+            "symbol_prior": prior.tolist(), "seed": section.train.seed, "name": section.name})
+        checkpoint.unlink(missing_ok=True)
+        return codec.eval(), stored.card
+
+
+@torch.no_grad()
+def symbol_prior(codec: LearnedCodec, images: torch.Tensor, batch_size: int = 4096) -> np.ndarray:
+    """Frequency of each level per latent coordinate on the training images, shape (dim, L)."""
+    codec.eval()
+    idx = torch.cat([codec.encode(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]).numpy()
+    counts = np.stack([np.bincount(idx[:, j], minlength=codec.levels) for j in range(codec.dim)])
+    return counts / max(len(idx), 1)
+
+
+def _load(model: torch.nn.Module, state: dict, card: dict) -> None:
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ModelStoreError(f"model {card.get('key')}: weights do not fit the expected architecture ({exc})") from exc

@@ -1,0 +1,108 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from semcom.errors import ScenarioError
+from semcom.scenario import load_scenario
+
+REPO = Path(__file__).resolve().parents[1]
+
+BASE = """
+name = "t"
+[[codecs]]
+name = "c"
+bits = 8
+[[channels]]
+kind = "bsc"
+p = [0.01, 0.02]
+"""
+
+
+def write(tmp_path, text, name="s.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_shipped_scenarios_parse():
+    for path in sorted((REPO / "scenarios").glob("*.toml")):
+        sc = load_scenario(path)
+        assert sc.codecs and sc.channels
+
+
+def test_minimal_scenario_defaults_and_sweep_expansion(tmp_path):
+    sc = load_scenario(write(tmp_path, BASE))
+    assert [c.label for c in sc.channels] == ["BSC(p=0.01)", "BSC(p=0.02)"]
+    assert sc.codecs[0].symbol_format.dim == 4 and sc.codecs[0].train.epochs == 25  # paper default
+    assert sc.dataset.val_fraction == 0.2 and list(sc.seeds) == [0]
+
+
+@pytest.mark.parametrize(
+    "mutation,key,expect",
+    [
+        ("bogus = 1\n" + BASE, "bogus", "unknown key"),
+        (BASE + "bogus = 1\n", "channels[0].bogus", "unknown parameter"),
+        (BASE.replace('bits = 8', 'bits = "eight"'), "codecs[0].bits", "expected an integer"),
+        (BASE.replace('bits = 8', 'bits = 7'), "codecs[0].bits", "bits=7"),
+        (BASE.replace('bits = 8', 'bits = 8\nlevels = 1'), "codecs[0].levels", "L >= 2"),
+        (BASE.replace('p = [0.01, 0.02]', 'p = [0.01, 0.7]'), "channels[0].p", "0.7"),
+        (BASE.replace('kind = "bsc"', 'kind = "wifi"'), "channels[0].kind", "unknown channel"),
+        (BASE + "\n[dataset]\nval_fraction = 1.5\n", "dataset.val_fraction", "[0, 1)"),
+        (BASE + "\n[dataset]\nname = \"cifar\"\n", "dataset.name", "one of"),
+        (BASE.replace('bits = 8', 'bits = 8\n[codecs.train]\nepochs = 0'), "codecs[0].train.epochs", "positive"),
+        (BASE.replace('bits = 8', 'bits = 8\n[codecs.train]\nepoch = 3'), "codecs[0].train.epoch", "unknown key"),
+        ("seeds = 3\n" + BASE, "seeds", "expected a list"),
+        (BASE.replace('name = "t"', 'name = "a b"'), "name", "letters"),
+    ],
+)
+def test_bad_scenarios_name_file_and_key(tmp_path, mutation, key, expect):
+    path = write(tmp_path, mutation)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    msg = str(info.value)
+    assert msg.startswith(str(path)), msg
+    assert f": {key}:" in msg, msg
+    assert expect in msg, msg
+    assert "\n" not in msg
+
+
+def test_invalid_toml_and_missing_file(tmp_path):
+    with pytest.raises(ScenarioError, match="invalid TOML"):
+        load_scenario(write(tmp_path, "name = \n"))
+    with pytest.raises(ScenarioError, match="no such scenario file"):
+        load_scenario(tmp_path / "nope.toml")
+
+
+def test_missing_sections(tmp_path):
+    with pytest.raises(ScenarioError, match="codecs: expected at least one"):
+        load_scenario(write(tmp_path, 'name = "t"\n[[channels]]\nkind = "clean"\n'))
+    with pytest.raises(ScenarioError, match="channels: expected a non-empty"):
+        load_scenario(write(tmp_path, 'name = "t"\n[[codecs]]\nname = "c"\nbits = 8\n'))
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "semcom.cli", *args], capture_output=True, text=True,
+                          cwd=REPO, env=env, timeout=120)
+
+
+def test_cli_reports_one_line_error_and_exit_code(tmp_path):
+    path = write(tmp_path, BASE.replace('bits = 8', 'bits = "eight"'))
+    res = _cli("check", str(path))
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert lines == [f"error: {path}: codecs[0].bits: expected an integer, got 'eight'"], res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_cli_missing_data_is_one_line(tmp_path, isolated_env):
+    import os
+
+    path = write(tmp_path, BASE)
+    env = {**os.environ, "SEMCOM_STORE": str(tmp_path / "store"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("SEMCOM_DATA", None)
+    res = _cli("run", str(path), "--data", str(tmp_path / "no-such-folder"), "--results", str(tmp_path / "r"), env=env)
+    assert res.returncode == 2
+    assert res.stderr.startswith("error: ") and "Traceback" not in res.stderr
+    assert "train-images-idx3-ubyte" in res.stderr

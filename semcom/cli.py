@@ -24,7 +24,8 @@ class _Group(click.Group):
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
-            click.echo("interrupted: finished models are stored; run the same command again to resume", err=True)
+            click.echo("interrupted: finished models and sweep points are saved; "
+                       "run the same command again to resume", err=True)
             ctx.exit(130)
 
 
@@ -54,10 +55,16 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
               help="Model store folder (default: store.path, SEMCOM_STORE or ~/.cache/semcom/models).")
 @click.option("--retrain", is_flag=True, help="Train models even when stored ones exist.")
+@click.option("--fresh", is_flag=True, help="Start a separate run folder instead of resuming this scenario's run.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def run(scenario_file: Path, data_path: Path | None, results_root: Path | None, store_path: Path | None,
-        retrain: bool, quiet: bool) -> None:
-    """Run SCENARIO_FILE and write results/<scenario>/<run-id>/."""
+        retrain: bool, fresh: bool, quiet: bool) -> None:
+    """Run SCENARIO_FILE and write results/<scenario>/<run-id>/.
+
+    The run folder is named after the scenario's content: running the same scenario
+    again resumes an interrupted run (finished points are kept) or, when it is
+    complete, rewrites its tables and plots without recomputing.
+    """
     from semcom.runner import run_scenario
     from semcom.scenario import load_scenario
     from semcom.store import ModelStore
@@ -65,7 +72,7 @@ def run(scenario_file: Path, data_path: Path | None, results_root: Path | None, 
     scenario = load_scenario(scenario_file)
     store = ModelStore(store_path) if store_path else None
     result = run_scenario(scenario, data_path=data_path, results_root=results_root, store=store,
-                          retrain=retrain, progress=not quiet, command=" ".join(["semcom", *sys.argv[1:]]))
+                          retrain=retrain, fresh=fresh, progress=not quiet, command=" ".join(["semcom", *sys.argv[1:]]))
     click.echo((result.run_dir / "summary.md").read_text())
     click.echo(f"results: {result.run_dir}")
 
@@ -87,20 +94,14 @@ def check(scenario_file: Path) -> None:
 @click.option("--format", "formats", multiple=True, default=("png",), type=click.Choice(["png", "pdf", "svg"]))
 def plot(run_dir: Path, formats: tuple[str, ...]) -> None:
     """Redraw the plots of RUN_DIR from its saved metrics (no recomputation)."""
-    import numpy as np
-
     from semcom.plots import draw_run
-    from semcom.results import read_csv
+    from semcom.results import load_examples, read_csv
 
     metrics = run_dir / "metrics.csv"
     if not metrics.exists():
         raise SemcomError(f"{run_dir}: no metrics.csv here; expected a folder written by 'semcom run'")
     rows = read_csv(metrics)
-    examples = None
-    if (run_dir / "examples.npz").exists():
-        with np.load(run_dir / "examples.npz") as z:
-            examples = {k.replace("__", "|"): z[k] for k in z.files}
-    for p in draw_run(rows, examples, run_dir / "plots", list(formats)):
+    for p in draw_run(rows, load_examples(run_dir / "examples.npz"), run_dir / "plots", list(formats)):
         click.echo(p)
 
 

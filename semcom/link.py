@@ -44,10 +44,8 @@ def fill_levels(policy: str, dim: int, levels: int, prior: np.ndarray | None = N
 @dataclass(frozen=True)
 class Received:
     indices: np.ndarray  # (N, dim) after the erasure policy
-    symbol_erased: np.ndarray  # (N, dim) bool
-    invalid_rows: np.ndarray  # (N,) bool
-    bit_errors: int  # flipped, non-erased bits
-    bits_erased: int
+    symbol_erased: np.ndarray  # (N, dim) bool: replaced by the policy
+    invalid_rows: np.ndarray  # (N,) bool: bit patterns the transmitter never sends
 
 
 class Receiver:
@@ -58,7 +56,7 @@ class Receiver:
     def receive(self, bits: np.ndarray, erased: np.ndarray | None = None) -> Received:
         out = self.packer.unpack(bits, erased)
         indices = np.where(out.erased, self.fill[None, :], out.indices)
-        return Received(indices, out.erased, out.invalid, 0, int(erased.sum()) if erased is not None else 0)
+        return Received(indices, out.erased, out.invalid)
 
 
 def transmit(packer: BitPacker, indices: np.ndarray, channel: channels.Channel,

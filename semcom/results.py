@@ -7,23 +7,17 @@ import csv
 import io
 import json
 import math
-import os
 import secrets
 import time
 from pathlib import Path
 
-from semcom.store import atomic_write_text
+import numpy as np
+
+from semcom.store import atomic_write_bytes, atomic_write_text
 
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-
-
-def create_run_dir(root: Path, scenario: str, run_id: str | None = None) -> Path:
-    """A fresh folder per run, so concurrent runs never write into each other."""
-    run_dir = root / scenario / (run_id or new_run_id())
-    run_dir.mkdir(parents=True, exist_ok=False)
-    return run_dir
 
 
 def _cell(v):
@@ -81,6 +75,21 @@ def summary_markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def ensure_dir(path: Path) -> Path:
-    os.makedirs(path, exist_ok=True)
-    return path
+def save_array(path: Path, array: np.ndarray) -> None:
+    buf = io.BytesIO()
+    np.save(buf, array)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def save_examples(path: Path, examples: dict[str, np.ndarray]) -> None:
+    """Reconstruction examples keyed 'codec|channel', for redrawing the grid later."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{k.replace("|", "__"): v for k, v in examples.items()})
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_examples(path: Path) -> dict[str, np.ndarray] | None:
+    if not path.exists():
+        return None
+    with np.load(path) as z:
+        return {k.replace("__", "|"): z[k] for k in z.files}

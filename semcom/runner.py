@@ -6,6 +6,7 @@ This is the library entry point behind ``semcom run``; notebooks call
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import subprocess
 import sys
@@ -19,12 +20,14 @@ import torch
 import channels
 from semcom import __version__
 from semcom.data import load_dataset, train_val_split
-from semcom.evaluation import CodecUnderTest, Evaluation, evaluate
+from semcom.errors import SemcomError
+from semcom.evaluation import CodecBench, CodecUnderTest, original_point, sweep_points
+from semcom.journal import Journal
 from semcom.plots import draw_run
-from semcom.progress import log
-from semcom.results import create_run_dir, summary_markdown, write_csv, write_json
+from semcom.progress import Progress, log
+from semcom.results import new_run_id, save_array, save_examples, summary_markdown, write_csv, write_json
 from semcom.scenario import Scenario
-from semcom.store import ModelStore, file_sha256
+from semcom.store import ModelStore, atomic_write_text, file_sha256, spec_key
 from semcom.training.common import resolve_device
 from semcom.zoo import TrainingData, obtain_classifier, obtain_codec
 
@@ -33,7 +36,7 @@ from semcom.zoo import TrainingData, obtain_classifier, obtain_codec
 class RunResult:
     run_dir: Path
     rows: list[dict]
-    evaluation: Evaluation
+    class_rows: list[dict]
 
 
 def prepare_data(scenario: Scenario, data_path: str | Path | None = None):
@@ -64,6 +67,11 @@ def _git_commit() -> str | None:
         return None
 
 
+def run_id_for(scenario: Scenario, data_checksums: dict) -> str:
+    """Same scenario on the same data -> same run folder, which is what lets a rerun resume."""
+    return "run-" + spec_key({"scenario": scenario.to_dict(), "data": data_checksums})[:10]
+
+
 def run_scenario(
     scenario: Scenario,
     *,
@@ -71,9 +79,16 @@ def run_scenario(
     results_root: str | Path | None = None,
     store: ModelStore | None = None,
     retrain: bool = False,
+    fresh: bool = False,
     progress: bool = True,
     command: str | None = None,
 ) -> RunResult:
+    """Run (or resume) a scenario; returns the run folder and its rows.
+
+    Finished sweep points are journaled as they complete; running the same scenario
+    again continues where an interrupted run stopped. ``fresh=True`` starts a separate
+    run folder instead.
+    """
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     t0 = time.perf_counter()
     device = str(resolve_device(scenario.device))
@@ -84,28 +99,64 @@ def run_scenario(
 
     classifier, clf_card = obtain_classifier(scenario.classifier, data, store, device=device, retrain=retrain,
                                              progress=progress)
-    models = {"classifier": _model_entry(clf_card, store)}
+    models = {"classifier": _model_entry(clf_card)}
     codecs = []
     for section in scenario.codecs:
         codec, card = obtain_codec(section, data, classifier, clf_card["key"], store, device=device,
                                    retrain=retrain, progress=progress)
         prior = np.asarray(card["symbol_prior"]) if "symbol_prior" in card else None
         codecs.append(CodecUnderTest(section.name, codec, section.objective, prior, card["key"]))
-        models[section.name] = _model_entry(card, store)
+        models[section.name] = _model_entry(card)
 
     root = Path(results_root) if results_root is not None else Path(scenario.output.dir)
-    run_dir = create_run_dir(root, scenario.name)
-    log(f"evaluating on {len(test_labels)} test images over {len(scenario.channels)} channel settings "
-        f"x {len(scenario.seeds)} seeds")
-    ev = evaluate(codecs, classifier, test_images, test_labels, scenario.channels, list(scenario.seeds),
-                  erasure_policy=scenario.receiver.erasure_policy, mapping=scenario.receiver.mapping,
-                  n_examples=scenario.output.examples, progress=progress)
-    rows = [{"scenario": scenario.name, **r} for r in ev.rows]
+    run_id = run_id_for(scenario, dataset.checksums)
+    if fresh:
+        run_id += "-" + new_run_id()
+    run_dir = root / scenario.name / run_id
+    seeds = list(scenario.seeds)
+    points = sweep_points([c.name for c in codecs], scenario.channels, seeds)
+    n_examples = scenario.output.examples
+    with Journal(run_dir / "journal.jsonl") as journal:
+        done = journal.completed()
+        stale = [pid for pid, e in done.items() if e.get("model_key") != _key_of(codecs, e["row"]["codec"])]
+        if stale:
+            raise SemcomError(f"{run_dir}: {len(stale)} journaled points were computed with other models "
+                              f"(e.g. {stale[0]}); pass --fresh to start a separate run")
+        todo = [p for p in points if p.point_id not in done]
+        if done:
+            log(f"resuming {run_dir}: {len(points) - len(todo)} of {len(points)} points already computed")
+        log(f"evaluating {len(todo)} points on {len(test_labels)} test images")
+        benches = {c.name: None for c in codecs}
+        bar = Progress(len(todo), "sweep", enabled=progress)
+        for point in todo:
+            cut = next(c for c in codecs if c.name == point.codec)
+            if benches[cut.name] is None:
+                benches[cut.name] = CodecBench(cut, classifier, test_images, test_labels,
+                                               erasure_policy=scenario.receiver.erasure_policy,
+                                               mapping=scenario.receiver.mapping)
+            result = benches[cut.name].run(point, n_examples if point.seed == seeds[0] else 0)
+            if len(result.examples):
+                save_array(_example_path(run_dir, point.point_id), result.examples)
+            journal.append({"point_id": point.point_id, "model_key": cut.model_key,
+                            "row": result.row, "class_rows": result.class_rows})
+            bar.update(postfix=f"{point.codec} {point.channel.label} seed {point.seed}: "
+                               f"acc {100 * result.row['accuracy']:.1f}%")
+        bar.close()
+        entries = journal.completed()
+
+    original = original_point(classifier, test_images, test_labels, seeds[0], n_examples)
+    ordered = [entries[p.point_id] for p in points]
+    rows = [{"scenario": scenario.name, **r} for r in [original.row] + [e["row"] for e in ordered]]
+    class_rows = original.class_rows + [r for e in ordered for r in e["class_rows"]]
+    examples = {"original": original.examples}
+    for p in points:
+        path = _example_path(run_dir, p.point_id)
+        if p.seed == seeds[0] and path.exists():
+            examples[f"{p.codec}|{p.channel.label}"] = np.load(path)
     write_csv(run_dir / "metrics.csv", rows)
-    write_csv(run_dir / "per_class.csv", ev.class_rows)
-    (run_dir / "summary.md").write_text(summary_markdown(rows))
-    if ev.examples:
-        np.savez_compressed(run_dir / "examples.npz", **{k.replace("|", "__"): v for k, v in ev.examples.items()})
+    write_csv(run_dir / "per_class.csv", class_rows)
+    save_examples(run_dir / "examples.npz", examples)
+    atomic_write_text(run_dir / "summary.md", summary_markdown(rows))
     manifest = {
         "scenario": scenario.to_dict(),
         "scenario_file": str(scenario.source),
@@ -114,24 +165,33 @@ def run_scenario(
         "run_id": run_dir.name,
         "started": started,
         "seconds": round(time.perf_counter() - t0, 3),
+        "points": {"total": len(points), "computed_now": len(todo), "resumed": len(points) - len(todo)},
         "device": device,
-        "seeds": list(scenario.seeds),
-        "versions": {"semcom": __version__, "channels": getattr(channels, "__version__", __version__),
+        "seeds": seeds,
+        "versions": {"semcom": __version__, "channels": getattr(channels, "__version__", None),
                      "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
                      "git_commit": _git_commit()},
         "data": {"dataset": dataset.name, "source": str(dataset.source), "checksums": dataset.checksums,
                  "notes": dataset.notes, "training_identity": data.identity,
                  "n_train": len(data.train_x), "n_val": len(data.val_x), "n_test": len(test_labels)},
         "models": models,
-        "files": ["metrics.csv", "per_class.csv", "summary.md", "manifest.json"],
+        "files": ["metrics.csv", "per_class.csv", "summary.md", "examples.npz", "journal.jsonl", "manifest.json"],
     }
     if scenario.output.plots:
-        paths = draw_run(rows, ev.examples, run_dir / "plots", list(scenario.output.formats))
+        paths = draw_run(rows, examples, run_dir / "plots", list(scenario.output.formats))
         manifest["files"] += [str(p.relative_to(run_dir)) for p in paths]
     write_json(run_dir / "manifest.json", manifest)
-    return RunResult(run_dir, rows, ev)
+    return RunResult(run_dir, rows, class_rows)
 
 
-def _model_entry(card: dict, store: ModelStore) -> dict:
+def _key_of(codecs: list[CodecUnderTest], name: str) -> str | None:
+    return next((c.model_key for c in codecs if c.name == name), None)
+
+
+def _example_path(run_dir: Path, point_id: str) -> Path:
+    return run_dir / "examples" / (hashlib.sha1(point_id.encode()).hexdigest()[:16] + ".npy")
+
+
+def _model_entry(card: dict) -> dict:
     return {"key": card["key"], "weights_sha256": card["weights_sha256"], "metrics": card.get("metrics", {}),
             "created": card.get("created"), "made_with": card.get("made_with")}

@@ -23,16 +23,17 @@ def quick_runs(tmp_path_factory, mnist_dir):
     tmp = tmp_path_factory.mktemp("quick")
     args = ["run", "scenarios/quick.toml", "--data", str(mnist_dir), "--results", str(tmp / "results")]
     first = _run(args, tmp)
-    second = _run(args, tmp)
-    return tmp, first, second
+    second = _run(args + ["--fresh"], tmp)
+    again = _run(args, tmp)
+    return tmp, first, second, again
 
 
 def test_quick_scenario_writes_metrics_manifest_and_plots(quick_runs):
-    tmp, first, _ = quick_runs
+    tmp, first, _, _ = quick_runs
     assert first.returncode == 0, first.stderr[-2000:]
     runs = sorted((tmp / "results" / "quick").iterdir())
-    assert len(runs) == 2  # one folder per run, never overwritten
-    run = runs[0]
+    assert len(runs) == 2  # --fresh made a second folder; the plain rerun reused the first
+    run = next(r for r in runs if len(r.name) == len("run-") + 10)
     rows = list(csv.DictReader(open(run / "metrics.csv")))
     assert {r["channel"] for r in rows} == {"clean", "Clean()", "BSC(p=0.01)", "BEC(epsilon=0.1)"}
     coded = [r for r in rows if r["codec"] == "tiny-mse-8"]
@@ -56,7 +57,7 @@ def test_quick_scenario_writes_metrics_manifest_and_plots(quick_runs):
 
 
 def test_second_run_reuses_models_and_gives_identical_metrics(quick_runs):
-    tmp, first, second = quick_runs
+    tmp, first, second, _ = quick_runs
     assert second.returncode == 0, second.stderr[-2000:]
     assert "no stored model" in first.stderr and "epoch 1/2" in first.stderr
     assert "no stored model" not in second.stderr and "epoch 1/" not in second.stderr
@@ -68,7 +69,7 @@ def test_second_run_reuses_models_and_gives_identical_metrics(quick_runs):
 
 
 def test_plot_command_redraws_from_saved_results(quick_runs, tmp_path):
-    tmp, _, _ = quick_runs
+    tmp, _, _, _ = quick_runs
     run = sorted((tmp / "results" / "quick").iterdir())[0]
     for p in (run / "plots").iterdir():
         p.unlink()
@@ -76,3 +77,10 @@ def test_plot_command_redraws_from_saved_results(quick_runs, tmp_path):
     assert res.returncode == 0, res.stderr
     assert (run / "plots" / "accuracy_vs_channel.svg").exists()
     assert (run / "plots" / "reconstructions.svg").exists()
+
+
+def test_rerun_of_a_finished_run_recomputes_nothing(quick_runs):
+    tmp, _, _, again = quick_runs
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "3 of 3 points already computed" in again.stderr
+    assert "evaluating 0 points" in again.stderr

@@ -1,0 +1,168 @@
+"""Link parameters for :func:`semcom.netsim.simulate_link`, validated on construction."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from .crc import CRC_POLYS
+
+__all__ = ["ARQ_MODES", "ARRIVALS", "CRC_FAILURE_POLICIES", "LinkConfig"]
+
+ARRIVALS = ("periodic", "poisson")
+ARQ_MODES = ("none", "stop_and_wait", "selective_repeat")
+CRC_FAILURE_POLICIES = ("drop", "deliver")
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return f"{bool(value)!r} (bool)"
+    if isinstance(value, numbers.Real):
+        return repr(value)
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _fail(name: str, expected: str, value: object) -> ValueError:
+    return ValueError(f"LinkConfig.{name} must be {expected}, got {_shown(value)}")
+
+
+def _real(name: str, value: object, expected: str, ok) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise _fail(name, expected, value)
+    x = float(value)
+    if math.isnan(x) or not ok(x):
+        raise _fail(name, expected, value)
+    return x
+
+
+def _int(name: str, value: object, lo: int, expected: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise _fail(name, expected, value)
+    if int(value) < lo:
+        raise _fail(name, expected, value)
+    return int(value)
+
+
+def _choice(name: str, value: object, choices) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise _fail(name, "one of " + ", ".join(repr(c) for c in choices), value)
+    return value
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """One point-to-point link: source, transmitter queue, channel, ARQ, receiver deadline.
+
+    Times are in seconds, rates in bits/s or digits/s. Packet layout is
+    ``header_bits`` + ``digits_per_packet * n_bits`` payload bits + the CRC
+    (``crc_width`` bits), and the channel acts on all of them (see
+    :func:`simulate_link` for the full semantics).
+
+    - ``bit_rate`` (> 0): link rate; a packet of ``L`` bits occupies the link ``L / bit_rate`` s.
+    - ``propagation_delay`` (>= 0): one-way delay, data and feedback alike.
+    - ``header_bits`` (int >= 0): per-packet header, sent through the channel and
+      covered by the CRC (carries the packet sequence number, modulo 2**header_bits).
+    - ``crc``: ``"none"``, ``"crc8"``, ``"crc16"`` or ``"crc32"`` (see :mod:`semcom.netsim.crc`).
+    - ``digits_per_packet`` (int >= 1): consecutive digits per packet; a digit never
+      spans packets, and the last packet may hold fewer digits.
+    - ``arrival``: ``"periodic"`` (digit ``i`` generated at ``i / arrival_rate``) or
+      ``"poisson"`` (exponential gaps drawn from the simulation rng; the first digit
+      arrives after one gap).
+    - ``arrival_rate`` (> 0, finite): digits generated per second.
+    - ``arq``: ``"none"``, ``"stop_and_wait"`` or ``"selective_repeat"``.
+    - ``max_retransmissions`` (int >= 0): retries after the first attempt (ARQ only).
+    - ``window`` (int >= 1): selective repeat, unacknowledged packets allowed at once
+      (stop-and-wait behaves as a window of 1 whatever this says).
+    - ``ack_delay`` (>= 0): receiver processing before an ACK/NAK is sent.
+    - ``timeout`` (None or > 0): retransmission timer, started when a transmission
+      *begins*; None means one round trip for a full-size packet,
+      ``serialization + 2 * propagation_delay + ack_delay``.
+    - ``deadline`` (> 0, may be ``math.inf``): time after a digit's generation by
+      which its packet must have arrived.
+    - ``on_crc_failure``: ``"drop"`` (a packet failing its CRC is erased) or
+      ``"deliver"`` (its corrupted bits are handed on, unverified).
+    """
+
+    bit_rate: float = 1e6
+    propagation_delay: float = 1e-3
+    header_bits: int = 32
+    crc: str = "crc16"
+    digits_per_packet: int = 1
+    arrival: str = "periodic"
+    arrival_rate: float = 1000.0
+    arq: str = "none"
+    max_retransmissions: int = 3
+    window: int = 8
+    ack_delay: float = 0.0
+    timeout: float | None = None
+    deadline: float = 0.05
+    on_crc_failure: str = "drop"
+
+    def __post_init__(self) -> None:
+        fin = math.isfinite
+        s = object.__setattr__
+        s(self, "bit_rate", _real("bit_rate", self.bit_rate, "a finite number > 0 (bits/s)",
+                                  lambda x: fin(x) and x > 0))
+        s(self, "propagation_delay", _real("propagation_delay", self.propagation_delay,
+                                           "a finite number >= 0 (seconds)",
+                                           lambda x: fin(x) and x >= 0))
+        s(self, "header_bits", _int("header_bits", self.header_bits, 0, "an integer >= 0"))
+        _choice("crc", self.crc, tuple(CRC_POLYS))
+        s(self, "digits_per_packet",
+          _int("digits_per_packet", self.digits_per_packet, 1, "an integer >= 1"))
+        _choice("arrival", self.arrival, ARRIVALS)
+        s(self, "arrival_rate", _real("arrival_rate", self.arrival_rate,
+                                      "a finite number > 0 (digits/s)",
+                                      lambda x: fin(x) and x > 0))
+        _choice("arq", self.arq, ARQ_MODES)
+        s(self, "max_retransmissions",
+          _int("max_retransmissions", self.max_retransmissions, 0, "an integer >= 0"))
+        s(self, "window", _int("window", self.window, 1, "an integer >= 1"))
+        s(self, "ack_delay", _real("ack_delay", self.ack_delay, "a finite number >= 0 (seconds)",
+                                   lambda x: fin(x) and x >= 0))
+        if self.timeout is not None:
+            s(self, "timeout", _real("timeout", self.timeout,
+                                     "None or a finite number > 0 (seconds)",
+                                     lambda x: fin(x) and x > 0))
+        s(self, "deadline", _real("deadline", self.deadline, "a number > 0 (seconds, inf allowed)",
+                                  lambda x: x > 0))
+        _choice("on_crc_failure", self.on_crc_failure, CRC_FAILURE_POLICIES)
+
+    # -- derived quantities -------------------------------------------------
+
+    @property
+    def crc_width(self) -> int:
+        """CRC bits appended to each packet."""
+        return CRC_POLYS[self.crc].width
+
+    @property
+    def attempts_per_packet(self) -> int:
+        """Most transmissions one packet can get: 1 without ARQ, else 1 + max_retransmissions."""
+        return 1 if self.arq == "none" else 1 + self.max_retransmissions
+
+    @property
+    def effective_window(self) -> int:
+        """Unacknowledged packets allowed at once (1 for stop-and-wait)."""
+        return 1 if self.arq == "stop_and_wait" else self.window
+
+    def packet_bits(self, n_bits: int, digits: int | None = None) -> int:
+        """Bits on the wire for a packet of ``digits`` digits (default: a full packet)."""
+        d = self.digits_per_packet if digits is None else digits
+        return self.header_bits + d * n_bits + self.crc_width
+
+    def serialization_time(self, n_bits: int, digits: int | None = None) -> float:
+        """Seconds the link is busy sending one packet (default: a full packet)."""
+        return self.packet_bits(n_bits, digits) / self.bit_rate
+
+    def round_trip(self, n_bits: int, digits: int | None = None) -> float:
+        """From the start of a transmission to the arrival of its ACK/NAK."""
+        return self.serialization_time(n_bits, digits) + (
+            2.0 * self.propagation_delay + self.ack_delay
+        )
+
+    def effective_timeout(self, n_bits: int) -> float:
+        """The retransmission timer: ``timeout`` or one full-packet round trip."""
+        return self.round_trip(n_bits) if self.timeout is None else self.timeout

@@ -1,0 +1,138 @@
+"""Interrupted sweeps resume: no point computed twice, none lost, same final results."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from semcom import evaluation
+from semcom.runner import run_scenario
+from semcom.scenario import load_scenario
+from semcom.store import ModelStore
+
+REPO = Path(__file__).resolve().parents[1]
+
+SCENARIO = """
+name = "resume"
+seeds = [0, 1, 2, 3, 4]
+[dataset]
+train_limit = 600
+test_limit = 500
+[classifier]
+epochs = 1
+[[codecs]]
+name = "c"
+bits = 6
+levels = 4
+width = 8
+[codecs.train]
+epochs = 1
+[[channels]]
+kind = "bsc"
+p = [0.0, 0.01, 0.02, 0.05, 0.1, 0.2]
+[[channels]]
+kind = "bec"
+epsilon = [0.05, 0.1, 0.3, 0.5]
+[output]
+plots = false
+examples = 2
+"""
+
+
+def _rows(run_dir: Path) -> list[dict]:
+    with open(run_dir / "metrics.csv") as f:
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(f)]
+
+
+@pytest.fixture()
+def setup(tmp_path, mnist_dir):
+    path = tmp_path / "resume.toml"
+    path.write_text(SCENARIO)
+    store = ModelStore(tmp_path / "store", use_shipped=False)
+    return load_scenario(path), store, tmp_path
+
+
+def test_interrupted_sweep_resumes_to_identical_results(setup, mnist_dir, monkeypatch):
+    scenario, store, tmp = setup
+    reference = run_scenario(scenario, data_path=mnist_dir, results_root=tmp / "ref", store=store, progress=False)
+
+    calls = {"n": 0}
+    original_run = evaluation.CodecBench.run
+
+    def flaky(self, point, n_examples=0):
+        calls["n"] += 1
+        if calls["n"] == 13:
+            raise KeyboardInterrupt
+        return original_run(self, point, n_examples)
+
+    monkeypatch.setattr(evaluation.CodecBench, "run", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(scenario, data_path=mnist_dir, results_root=tmp / "cut", store=store, progress=False)
+    run_dir = next((tmp / "cut" / "resume").iterdir())
+    journal = (run_dir / "journal.jsonl").read_text().splitlines()
+    assert len(journal) == 12 and not (run_dir / "metrics.csv").exists()
+
+    monkeypatch.setattr(evaluation.CodecBench, "run", original_run)
+    counted = {"n": 0}
+
+    def counting(self, point, n_examples=0):
+        counted["n"] += 1
+        return original_run(self, point, n_examples)
+
+    monkeypatch.setattr(evaluation.CodecBench, "run", counting)
+    resumed = run_scenario(scenario, data_path=mnist_dir, results_root=tmp / "cut", store=store, progress=False)
+    assert counted["n"] == 50 - 12  # only the missing points were computed
+    assert resumed.run_dir == run_dir
+    assert _rows(resumed.run_dir) == _rows(reference.run_dir)
+    ids = [r["codec"] + r["channel"] + r["seed"] for r in _rows(resumed.run_dir)]
+    assert len(ids) == len(set(ids)) == 51  # 50 points + the original-images row
+
+
+def test_kill_9_mid_sweep_then_rerun_matches(setup, mnist_dir):
+    scenario, store, tmp = setup
+    reference = run_scenario(scenario, data_path=mnist_dir, results_root=tmp / "ref", store=store, progress=False)
+    env = {**os.environ, "SEMCOM_STORE": str(tmp / "store")}
+    cmd = [sys.executable, "-m", "semcom.cli", "run", str(scenario.source), "--data", str(mnist_dir),
+           "--results", str(tmp / "killed"), "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    journal = tmp / "killed" / "resume" / reference.run_dir.name / "journal.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if journal.exists() and len(journal.read_bytes().splitlines()) >= 3:
+            break
+        if proc.poll() is not None:
+            break
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = len(journal.read_bytes().splitlines())
+    assert 0 < done_before < 50, "the kill should land mid-sweep"
+    res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert _rows(journal.parent) == _rows(reference.run_dir)
+
+
+def test_concurrent_writer_is_refused(setup, mnist_dir):
+    from semcom.journal import Journal, RunLockedError
+
+    _, _, tmp = setup
+    with Journal(tmp / "run" / "journal.jsonl"):
+        with pytest.raises(RunLockedError, match="another semcom process"):
+            with Journal(tmp / "run" / "journal.jsonl"):
+                pass
+
+
+def test_torn_journal_line_is_dropped(tmp_path):
+    from semcom.journal import Journal
+
+    path = tmp_path / "journal.jsonl"
+    path.write_text('{"point_id": "a", "row": {}}\n{"point_id": "b", "ro')
+    with Journal(path) as j:
+        assert list(j.completed()) == ["a"]
+        j.append({"point_id": "c", "row": {}})
+        assert list(j.completed()) == ["a", "c"]

@@ -84,8 +84,10 @@ def check(scenario_file: Path) -> None:
     from semcom.scenario import load_scenario
 
     sc = load_scenario(scenario_file)
-    n = len(sc.codecs) * len(sc.channels) * len(sc.seeds)
-    click.echo(f"{scenario_file}: ok ({len(sc.codecs)} codecs x {len(sc.channels)} channel settings x "
+    n_codecs, n_links = len(sc.codec_list), len(sc.links)
+    n = n_codecs * len(sc.channels) * n_links * len(sc.seeds)
+    links = f" x {n_links} link settings" if sc.links != [None] else ""
+    click.echo(f"{scenario_file}: ok ({n_codecs} codecs x {len(sc.channels)} channel settings{links} x "
                f"{len(sc.seeds)} seeds = {n} points)")
 
 
@@ -96,12 +98,16 @@ def plot(run_dir: Path, formats: tuple[str, ...]) -> None:
     """Redraw the plots of RUN_DIR from its saved metrics (no recomputation)."""
     from semcom.plots import draw_run
     from semcom.results import load_examples, read_csv
+    from semcom.runner import first_seed_latencies
 
     metrics = run_dir / "metrics.csv"
     if not metrics.exists():
         raise SemcomError(f"{run_dir}: no metrics.csv here; expected a folder written by 'semcom run'")
     rows = read_csv(metrics)
-    for p in draw_run(rows, load_examples(run_dir / "examples.npz"), run_dir / "plots", list(formats)):
+    saved = load_examples(run_dir / "latency.npz") or {}
+    seed0 = min(int(r["seed"]) for r in rows)
+    latencies = first_seed_latencies({tuple(k.split("|")): v for k, v in saved.items()}, seed0)
+    for p in draw_run(rows, load_examples(run_dir / "examples.npz"), run_dir / "plots", list(formats), latencies):
         click.echo(p)
 
 

@@ -22,7 +22,7 @@ from semcom.bitstream import BitPacker
 from semcom.codecs.base import Codec
 from semcom.link import Receiver, Reconstructor, fill_levels, transmit
 from semcom.metrics import ConfusionMatrix, empirical_entropy_bits, per_image_mse, psnr
-from semcom.scenario import ChannelPoint
+from semcom.scenario import ChannelPoint, LinkPoint
 
 
 def point_seed(seed: int, *labels: str) -> np.random.SeedSequence:
@@ -35,15 +35,23 @@ class SweepPoint:
     codec: str
     channel: ChannelPoint
     seed: int
+    link: LinkPoint | None = None
+
+    @property
+    def setting(self) -> str:
+        """Channel (and link) label, as shown in tables and plots."""
+        return self.channel.label if self.link is None else f"{self.channel.label} {self.link.label}"
 
     @property
     def point_id(self) -> str:
-        return f"{self.codec}|{self.channel.label}|{self.seed}"
+        return f"{self.codec}|{self.setting}|{self.seed}"
 
 
-def sweep_points(codecs: list[str], channel_points: list[ChannelPoint], seeds: list[int]) -> list[SweepPoint]:
-    """The product codecs x channels x seeds, in the canonical order of the results."""
-    return [SweepPoint(c, ch, s) for c in codecs for ch in channel_points for s in seeds]
+def sweep_points(codecs: list[str], channel_points: list[ChannelPoint], seeds: list[int],
+                 links: list[LinkPoint | None] | None = None) -> list[SweepPoint]:
+    """The product codecs x channels x links x seeds, in the canonical order of the results."""
+    return [SweepPoint(c, ch, s, lk) for c in codecs for ch in channel_points for lk in (links or [None])
+            for s in seeds]
 
 
 @dataclass
@@ -60,6 +68,7 @@ class PointResult:
     row: dict
     class_rows: list[dict]
     examples: np.ndarray = field(default_factory=lambda: np.zeros((0, 784), np.float32))
+    latency: np.ndarray | None = None  # per digit, seconds (inf: never delivered); link runs only
 
 
 def _metric_row(labels: np.ndarray, preds: np.ndarray, originals: np.ndarray,
@@ -86,7 +95,8 @@ def original_point(classifier: torch.nn.Module, images: torch.Tensor, labels: np
     """The classifier on uncompressed images: the ceiling every codec is compared to."""
     flat = images.reshape(len(images), -1).numpy()
     row, cm = _metric_row(labels, classify(classifier, images), flat, None)
-    row = {"codec": "original", "objective": "", "bits_per_digit": 8 * 784, "dim": 784, "levels": 256,
+    row = {"codec": "original", "objective": "", "bits_per_digit": 8 * 784, "rate_bound_bits": 8 * 784,
+           "dim": 784, "levels": 256,
            "payload_bits": 8 * 784, "channel": "clean", "channel_kind": "clean", "param": "",
            "param_value": math.nan, "seed": seed, "n_images": len(labels), **row,
            "bit_error_rate": 0.0, "bit_erasure_rate": 0.0, "symbol_erasure_rate": 0.0,
@@ -117,24 +127,40 @@ class CodecBench:
     def run(self, point: SweepPoint, n_examples: int = 0) -> PointResult:
         t0 = time.perf_counter()
         channel = point.channel.make()
-        rng = np.random.default_rng(point_seed(point.seed, point.codec, point.channel.label))
-        bits, erased, flips = transmit(self.packer, self.sent, channel, rng)
+        rng = np.random.default_rng(point_seed(point.seed, point.codec, point.setting))
+        link_row: dict = {}
+        latency = None
+        if point.link is None:
+            bits, erased, flips = transmit(self.packer, self.sent, channel, rng)
+        else:
+            from semcom.netsim import simulate_link
+
+            sent_bits = self.packer.pack(self.sent)
+            outcome = simulate_link(sent_bits, channel, point.link.config(), rng)
+            bits, erased = outcome.bits, outcome.erased
+            flips = int(((bits != sent_bits) & ~erased).sum())
+            link_row = {"link": point.link.label, **{f"link_{k}": v for k, v in outcome.to_row().items()}}
+            latency = outcome.latency.astype(np.float64)
         got = self.receiver.receive(bits, erased)
         x_hat, preds = self.reconstruct(got.indices)
         row, cm = _metric_row(self.labels, preds, self.originals, x_hat)
         varying = next(iter(point.channel.params), "")
         row = {
-            "codec": point.codec, "objective": self.cut.objective, "bits_per_digit": self.format.nominal_bits,
-            "dim": self.format.dim, "levels": self.format.levels, "payload_bits": self.packer.n_bits,
-            "channel": point.channel.label, "channel_kind": point.channel.kind, "param": varying,
+            # the rate is what crosses the channel; dim*log2(L) (eq. 1) is the bound it meets
+            "codec": point.codec, "objective": self.cut.objective, "bits_per_digit": float(self.packer.n_bits),
+            "rate_bound_bits": self.format.nominal_bits, "dim": self.format.dim, "levels": self.format.levels,
+            "payload_bits": self.packer.n_bits,
+            "channel": point.setting, "channel_kind": point.channel.kind, "channel_label": point.channel.label,
+            "param": varying,
             "param_value": float(point.channel.params[varying]) if varying else math.nan,
             "seed": point.seed, "n_images": len(self.labels), **row,
             "bit_error_rate": flips / max(bits.size, 1),
             "bit_erasure_rate": float(erased.mean()) if erased.size else 0.0,
             "symbol_erasure_rate": float(got.symbol_erased.mean()) if got.symbol_erased.size else 0.0,
             "entropy_joint_bits": self.entropy_joint, "entropy_marginal_bits": self.entropy_marginal,
+            **link_row,
             "seconds": time.perf_counter() - t0,
         }
-        classes = [{"codec": point.codec, "channel": point.channel.label, "seed": point.seed, **r}
+        classes = [{"codec": point.codec, "channel": point.setting, "seed": point.seed, **r}
                    for r in cm.per_class()]
-        return PointResult(row, classes, x_hat[:n_examples].astype(np.float32))
+        return PointResult(row, classes, x_hat[:n_examples].astype(np.float32), latency)

@@ -101,7 +101,7 @@ def run_scenario(
                                              progress=progress)
     models = {"classifier": _model_entry(clf_card)}
     codecs = []
-    for section in scenario.codecs:
+    for section in scenario.codec_list:
         codec, card = obtain_codec(section, data, classifier, clf_card["key"], store, device=device,
                                    retrain=retrain, progress=progress)
         prior = np.asarray(card["symbol_prior"]) if "symbol_prior" in card else None
@@ -114,7 +114,7 @@ def run_scenario(
         run_id += "-" + new_run_id()
     run_dir = root / scenario.name / run_id
     seeds = list(scenario.seeds)
-    points = sweep_points([c.name for c in codecs], scenario.channels, seeds)
+    points = sweep_points([c.name for c in codecs], scenario.channels, seeds, scenario.links)
     n_examples = scenario.output.examples
     with Journal(run_dir / "journal.jsonl") as journal:
         done = journal.completed()
@@ -137,59 +137,78 @@ def run_scenario(
             result = benches[cut.name].run(point, n_examples if point.seed == seeds[0] else 0)
             if len(result.examples):
                 save_array(_example_path(run_dir, point.point_id), result.examples)
+            if result.latency is not None:
+                save_array(_example_path(run_dir, point.point_id, "latency"), result.latency)
             journal.append({"point_id": point.point_id, "model_key": cut.model_key,
                             "row": result.row, "class_rows": result.class_rows})
-            bar.update(postfix=f"{point.codec} {point.channel.label} seed {point.seed}: "
+            bar.update(postfix=f"{point.codec} {point.setting} seed {point.seed}: "
                                f"acc {100 * result.row['accuracy']:.1f}%")
         bar.close()
         entries = journal.completed()
+        # outputs are written under the run's lock, so two processes never interleave them
 
-    original = original_point(classifier, test_images, test_labels, seeds[0], n_examples)
-    ordered = [entries[p.point_id] for p in points]
-    rows = [{"scenario": scenario.name, **r} for r in [original.row] + [e["row"] for e in ordered]]
-    class_rows = original.class_rows + [r for e in ordered for r in e["class_rows"]]
-    examples = {"original": original.examples}
-    for p in points:
-        path = _example_path(run_dir, p.point_id)
-        if p.seed == seeds[0] and path.exists():
-            examples[f"{p.codec}|{p.channel.label}"] = np.load(path)
-    write_csv(run_dir / "metrics.csv", rows)
-    write_csv(run_dir / "per_class.csv", class_rows)
-    save_examples(run_dir / "examples.npz", examples)
-    atomic_write_text(run_dir / "summary.md", summary_markdown(rows))
-    manifest = {
-        "scenario": scenario.to_dict(),
-        "scenario_file": str(scenario.source),
-        "scenario_sha256": file_sha256(scenario.source) if scenario.source.exists() else None,
-        "command": command or " ".join(sys.argv),
-        "run_id": run_dir.name,
-        "started": started,
-        "seconds": round(time.perf_counter() - t0, 3),
-        "points": {"total": len(points), "computed_now": len(todo), "resumed": len(points) - len(todo)},
-        "device": device,
-        "seeds": seeds,
-        "versions": {"semcom": __version__, "channels": getattr(channels, "__version__", None),
-                     "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
-                     "git_commit": _git_commit()},
-        "data": {"dataset": dataset.name, "source": str(dataset.source), "checksums": dataset.checksums,
-                 "notes": dataset.notes, "training_identity": data.identity,
-                 "n_train": len(data.train_x), "n_val": len(data.val_x), "n_test": len(test_labels)},
-        "models": models,
-        "files": ["metrics.csv", "per_class.csv", "summary.md", "examples.npz", "journal.jsonl", "manifest.json"],
-    }
-    if scenario.output.plots:
-        paths = draw_run(rows, examples, run_dir / "plots", list(scenario.output.formats))
-        manifest["files"] += [str(p.relative_to(run_dir)) for p in paths]
-    write_json(run_dir / "manifest.json", manifest)
+        original = original_point(classifier, test_images, test_labels, seeds[0], n_examples)
+        ordered = [entries[p.point_id] for p in points]
+        rows = [{"scenario": scenario.name, **r} for r in [original.row] + [e["row"] for e in ordered]]
+        class_rows = original.class_rows + [r for e in ordered for r in e["class_rows"]]
+        examples = {"original": original.examples}
+        latencies = {}
+        for p in points:
+            path = _example_path(run_dir, p.point_id)
+            if p.seed == seeds[0] and path.exists():
+                examples[f"{p.codec}|{p.setting}"] = np.load(path)
+            lat_path = _example_path(run_dir, p.point_id, "latency")
+            if lat_path.exists() and p.link is not None:
+                latencies[(p.codec, p.channel.label, p.link.label, str(p.seed))] = np.load(lat_path)
+        if latencies:
+            save_examples(run_dir / "latency.npz", {"|".join(k): v for k, v in latencies.items()})
+        write_csv(run_dir / "metrics.csv", rows)
+        write_csv(run_dir / "per_class.csv", class_rows)
+        save_examples(run_dir / "examples.npz", examples)
+        atomic_write_text(run_dir / "summary.md", summary_markdown(rows))
+        manifest = {
+            "scenario": scenario.to_dict(),
+            "scenario_file": str(scenario.source),
+            "scenario_sha256": file_sha256(scenario.source) if scenario.source.exists() else None,
+            "command": command or " ".join(sys.argv),
+            "run_id": run_dir.name,
+            "started": started,
+            "seconds": round(time.perf_counter() - t0, 3),
+            "points": {"total": len(points), "computed_now": len(todo), "resumed": len(points) - len(todo)},
+            "device": device,
+            "seeds": seeds,
+            "versions": {"semcom": __version__, "channels": getattr(channels, "__version__", None),
+                         "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
+                         "git_commit": _git_commit()},
+            "data": {"dataset": dataset.name, "source": str(dataset.source), "checksums": dataset.checksums,
+                     "notes": dataset.notes, "training_identity": data.identity,
+                     "n_train": len(data.train_x), "n_val": len(data.val_x), "n_test": len(test_labels)},
+            "models": models,
+            "files": ["metrics.csv", "per_class.csv", "summary.md", "examples.npz", "journal.jsonl", "manifest.json"],
+        }
+        if "paper_table3" in scenario.output.tables:
+            from semcom.paper import write_table3
+
+            manifest["files"] += [p.name for p in write_table3(rows, run_dir)]
+        if scenario.output.plots:
+            paths = draw_run(rows, examples, run_dir / "plots", list(scenario.output.formats),
+                             first_seed_latencies(latencies, seeds[0]))
+            manifest["files"] += [str(p.relative_to(run_dir)) for p in paths]
+        write_json(run_dir / "manifest.json", manifest)
     return RunResult(run_dir, rows, class_rows)
+
+
+def first_seed_latencies(latencies: dict[tuple, np.ndarray], seed: int) -> dict[tuple, np.ndarray]:
+    """(codec, channel, link, seed) -> latencies, narrowed to one seed for the CDF plot."""
+    return {k[:3]: v for k, v in latencies.items() if k[3] == str(seed)}
 
 
 def _key_of(codecs: list[CodecUnderTest], name: str) -> str | None:
     return next((c.model_key for c in codecs if c.name == name), None)
 
 
-def _example_path(run_dir: Path, point_id: str) -> Path:
-    return run_dir / "examples" / (hashlib.sha1(point_id.encode()).hexdigest()[:16] + ".npy")
+def _example_path(run_dir: Path, point_id: str, kind: str = "examples") -> Path:
+    return run_dir / kind / (hashlib.sha1(point_id.encode()).hexdigest()[:16] + ".npy")
 
 
 def _model_entry(card: dict) -> dict:

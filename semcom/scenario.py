@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,9 @@ from semcom.training.classifier import ClassifierTrainConfig
 from semcom.training.common import TrainConfig
 
 DATASET_NAMES = ("mnist", "fashion-mnist")
-OBJECTIVES = ("mse", "deep_feature")
+OBJECTIVES = ("mse", "deep_feature", "adversarial", "task_aware")
+FAMILIES = ("learned", "kmeans", "pca", "label_refine")
+PRESET_NAMES = ("only_compression", "NA1", "NA2", "NA3", "wgan")
 ERASURE_POLICIES = ("mode", "center", "zero")
 _prob = check(lambda v: 0.0 <= v < 1.0, "a fraction in [0, 1)")
 
@@ -35,7 +37,7 @@ class DatasetSection:
     name: str = field(default="mnist", metadata=one_of(*DATASET_NAMES))
     path: str | None = None
     val_fraction: float = field(default=0.2, metadata=_prob)
-    split_seed: int = 0
+    split_seed: int = field(default=0, metadata=non_negative())
     train_limit: int = field(default=0, metadata=non_negative())
     test_limit: int = field(default=0, metadata=non_negative())
 
@@ -70,23 +72,62 @@ class TrainSection:
     seed: int = 0
 
 
+def _check_train_channel(spec: dict) -> bool:
+    kind = spec.get("kind")
+    if kind == "bsc":
+        return set(spec) <= {"kind", "p", "mapping"} and isinstance(spec.get("p"), (int, float)) \
+            and 0 <= spec["p"] <= 0.5
+    if kind == "bec":
+        return set(spec) <= {"kind", "epsilon", "mapping"} and isinstance(spec.get("epsilon"), (int, float)) \
+            and 0 <= spec["epsilon"] <= 1
+    return False
+
+
 @dataclass(frozen=True)
 class CodecSection:
+    """One codec. ``family = "learned"`` is the paper's Table 1 codec, trained with
+    ``objective``; ``kmeans``, ``pca`` and ``label_refine`` are fitted reference codecs."""
+
     name: str = field(metadata=check(lambda v: bool(v.strip()), "a non-empty name"))
+    family: str = field(default="learned", metadata=one_of(*FAMILIES))
     objective: str = field(default="mse", metadata=one_of(*OBJECTIVES))
-    bits: int | None = field(default=None, metadata=positive("a positive number of bits per digit"))
+    preset: str | None = field(default=None, metadata=one_of(*PRESET_NAMES))
+    bits: int | list[int] | None = field(default=None, metadata={
+        **positive("a positive number of bits per digit"), "each": True})
     dim: int | None = field(default=None, metadata=positive())
     levels: int = field(default=4, metadata=check(lambda v: v >= 2, "an integer L >= 2"))
     width: int = field(default=128, metadata=check(lambda v: v >= 2 and v % 2 == 0, "an even integer >= 2"))
     quantizer: str = field(default="ste", metadata=one_of(*TRAIN_MODES))
     sigma: float | None = field(default=None, metadata=check(lambda v: v > 0, "a positive number"))
-    lambda_mse: float = field(default=1.0, metadata=check(lambda v: v >= 0, "a number >= 0"))
-    lambda_feature: float = field(default=1.0, metadata=check(lambda v: v >= 0, "a number >= 0"))
+    lambda_mse: float | None = field(default=None, metadata=check(lambda v: v >= 0, "a number >= 0"))
+    lambda_feature: float | None = field(default=None, metadata=check(lambda v: v >= 0, "a number >= 0"))
+    lambda_ce: float | None = field(default=None, metadata=check(lambda v: v >= 0, "a number >= 0"))
+    train_channel: dict | None = field(default=None, metadata=check(
+        _check_train_channel, "a table {kind = 'bsc', p = 0..0.5} or {kind = 'bec', epsilon = 0..1}"))
+    fit_iterations: int = field(default=30, metadata=positive())
     train: TrainSection = field(default_factory=TrainSection)
 
     def __post_init__(self) -> None:
+        if self.objective == "adversarial" and self.preset is None:
+            raise ConfigError("preset", "missing; the adversarial objective needs a preset (NA1, NA2, NA3, wgan, ...)")
+        if self.preset is not None and self.objective not in ("adversarial", "task_aware"):
+            raise ConfigError("preset", f"only used by the adversarial and task_aware objectives, "
+                                        f"not {self.objective!r}")
+        if self.family != "learned" and self.dim is not None:
+            raise ConfigError("dim", f"the {self.family} codec takes bits only")
         if self.dim is None and self.bits is None:
             raise ConfigError("bits", "missing; give bits (bits per digit) or dim")
+        if isinstance(self.bits, list):
+            if not self.bits:
+                raise ConfigError("bits", "empty list; expected at least one rate")
+            if self.dim is not None:
+                raise ConfigError("bits", "a list of rates cannot be combined with a fixed dim")
+            for b in self.bits:
+                self._check_rate(b)
+            return
+        if self.family != "learned":
+            self._check_rate(self.bits)  # type: ignore[arg-type]
+            return
         if self.dim is not None and self.bits is not None:
             if not math.isclose(SymbolFormat(self.dim, self.levels).nominal_bits, self.bits):
                 raise ConfigError("bits", f"{self.bits} disagrees with dim={self.dim}, levels={self.levels} "
@@ -97,16 +138,50 @@ class CodecSection:
             except ValueError as exc:
                 raise ConfigError("bits", str(exc)) from None
 
+    def _check_rate(self, bits: int) -> None:
+        if self.family in ("learned", "pca"):
+            try:
+                format_for_bits(bits, self.levels)
+            except ValueError as exc:
+                raise ConfigError("bits", str(exc)) from None
+        elif self.family == "kmeans" and not 1 <= bits <= 16:
+            raise ConfigError("bits", f"a k-means codebook of 2**bits codewords needs 1 <= bits <= 16, got {bits}")
+        elif self.family == "label_refine" and not 4 <= bits <= 16:
+            raise ConfigError("bits", f"label + refinement needs 4 <= bits <= 16 (the label takes 4), got {bits}")
+
+    def expand(self) -> list["CodecSection"]:
+        """A list of rates becomes one codec per rate, named ``<name>-<bits>b``."""
+        if not isinstance(self.bits, list):
+            return [self]
+        return [replace(self, name=f"{self.name}-{b}b", bits=b) for b in self.bits]
+
     @property
     def symbol_format(self) -> SymbolFormat:
+        if self.family == "kmeans":
+            return SymbolFormat(1, 2 ** self.bits)  # type: ignore[operator]
+        if self.family == "label_refine":
+            return SymbolFormat(1, 10 * 2 ** (self.bits - 4))  # type: ignore[operator]
         if self.dim is not None:
             return SymbolFormat(self.dim, self.levels)
         return format_for_bits(self.bits, self.levels)  # type: ignore[arg-type]
 
     def train_config(self, device: str, train_limit: int) -> TrainConfig:
-        extra = {"lambda_mse": self.lambda_mse}
+        """The training settings; objective weights go to ``extra`` only when they apply,
+        so adding an objective never changes the store key of existing models."""
+        from semcom.training.adversarial import PRESETS
+
+        preset = PRESETS[self.preset] if self.preset else None
+        default_mse = preset.lambda_mse if preset is not None else 1.0
+        extra: dict = {"lambda_mse": self.lambda_mse if self.lambda_mse is not None else default_mse}
         if self.objective == "deep_feature":
-            extra["lambda_feature"] = self.lambda_feature
+            extra["lambda_feature"] = self.lambda_feature if self.lambda_feature is not None else extra["lambda_mse"]
+        if self.objective == "task_aware":
+            extra["lambda_ce"] = self.lambda_ce if self.lambda_ce is not None else 0.01 * extra["lambda_mse"]
+        if preset is not None and preset.bands:
+            extra["preset"] = self.preset
+            extra["bands"] = dict(preset.bands)
+        if self.train_channel is not None:
+            extra["train_channel"] = dict(self.train_channel)
         return TrainConfig(device=device, train_limit=train_limit, extra=extra, **asdict(self.train))
 
 
@@ -123,6 +198,48 @@ class ChannelPoint:
 
 
 @dataclass(frozen=True)
+class LinkPoint:
+    """One setting of the packet link (simpy model), e.g. selective repeat at 1 Mbit/s."""
+
+    params: dict[str, Any]
+    label: str
+
+    def config(self):
+        from semcom.netsim import LinkConfig
+
+        return LinkConfig(**self.params)
+
+
+def _link_points(entry: Any, file: str) -> list[LinkPoint | None]:
+    """``[link]`` is optional; without it bits go straight through the channel (no packets)."""
+    if entry is None:
+        return [None]
+    from semcom.netsim import LinkConfig
+
+    if not isinstance(entry, dict):
+        raise ScenarioError(file, "link", f"expected a table, got {entry!r}")
+    known = [f.name for f in fields(LinkConfig)]
+    for name in entry:
+        if name not in known:
+            raise ScenarioError(file, f"link.{name}", f"unknown key; expected one of: {', '.join(known)}")
+    names = list(entry)
+    grids = [entry[n] if isinstance(entry[n], list) else [entry[n]] for n in names]
+    swept = [n for n, g in zip(names, grids) if isinstance(entry[n], list)]
+    points: list[LinkPoint | None] = []
+    for combo in itertools.product(*grids):
+        params = dict(zip(names, combo))
+        try:
+            LinkConfig(**params)
+        except (ValueError, TypeError) as exc:
+            msg = str(exc)
+            bad = next((n for n in names if f"LinkConfig.{n} " in msg), None)
+            raise ScenarioError(file, f"link.{bad}" if bad else "link", msg) from None
+        label = ",".join(f"{n}={params[n]}" for n in swept) or "link"
+        points.append(LinkPoint(params, label))
+    return points
+
+
+@dataclass(frozen=True)
 class ReceiverSection:
     erasure_policy: str = field(default="mode", metadata=one_of(*ERASURE_POLICIES))
     mapping: str = field(default="natural", metadata=one_of(*MAPPINGS))
@@ -135,6 +252,8 @@ class OutputSection:
     examples: int = field(default=10, metadata=check(lambda v: 0 <= v <= 100, "an integer in [0, 100]"))
     formats: list[str] = field(default_factory=lambda: ["png"], metadata={
         **check(lambda v: v in ("png", "pdf", "svg"), "'png', 'pdf' or 'svg'"), "each": True})
+    tables: list[str] = field(default_factory=list, metadata={
+        **check(lambda v: v in ("paper_table3",), "'paper_table3'"), "each": True})
 
 
 @dataclass(frozen=True)
@@ -147,7 +266,8 @@ class _ScenarioBody:
     name: str = field(metadata=check(lambda v: bool(v) and all(c.isalnum() or c in "-_." for c in v),
                                      "a name of letters, digits, '-', '_' or '.'"))
     description: str = ""
-    seeds: list[int] = field(default_factory=lambda: [0], metadata=check(lambda v: len(v) > 0, "a non-empty list"))
+    seeds: list[int] = field(default_factory=lambda: [0], metadata=check(
+        lambda v: len(v) > 0 and all(x >= 0 for x in v), "a non-empty list of integers >= 0"))
     device: str = field(default="auto", metadata=check(
         lambda v: v in ("auto", "cpu", "cuda") or v.startswith("cuda:"), "'auto', 'cpu' or 'cuda[:N]'"))
     dataset: DatasetSection = field(default_factory=DatasetSection)
@@ -162,11 +282,17 @@ class _ScenarioBody:
 class Scenario:
     body: _ScenarioBody
     channels: list[ChannelPoint]
+    links: list[LinkPoint | None]
     source: Path
     raw: dict
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.body, name)
+
+    @property
+    def codec_list(self) -> list[CodecSection]:
+        """Codec entries with rate lists expanded, in file order."""
+        return [c for entry in self.body.codecs for c in entry.expand()]
 
     def resolve(self, relative: str | None) -> Path | None:
         if relative is None:
@@ -177,6 +303,8 @@ class Scenario:
     def to_dict(self) -> dict:
         d = asdict(self.body)
         d["channels"] = [{"kind": c.kind, "label": c.label, **c.params} for c in self.channels]
+        if self.links != [None]:
+            d["links"] = [{"label": lp.label, **lp.params} for lp in self.links if lp is not None]
         return d
 
 
@@ -191,7 +319,7 @@ def _channel_points(entries: Any, file: str) -> list[ChannelPoint]:
         if "kind" not in entry:
             raise ScenarioError(file, f"{key}.kind", f"missing; expected one of: {', '.join(channels.KINDS)}")
         kind = entry["kind"]
-        if kind not in channels.KINDS:
+        if not isinstance(kind, str) or kind not in channels.KINDS:
             raise ScenarioError(file, f"{key}.kind", f"unknown channel {kind!r}; expected one of: {', '.join(channels.KINDS)}")
         params = {k: v for k, v in entry.items() if k != "kind"}
         names = list(params)
@@ -207,7 +335,8 @@ def _channel_points(entries: Any, file: str) -> list[ChannelPoint]:
                 ch = channels.make(kind, **p)
             except channels.ChannelParameterError as exc:
                 msg = str(exc)
-                bad = next((n for n in names if f"'{n}'" in msg or msg.startswith(f"{kind}: {n} ")), None)
+                known = [f.name for f in fields(channels.KINDS[kind])]
+                bad = next((n for n in names + known if f"'{n}'" in msg or msg.startswith(f"{kind}: {n} ")), None)
                 raise ScenarioError(file, f"{key}.{bad}" if bad else key, str(exc)) from None
             except TypeError as exc:
                 raise ScenarioError(file, key, str(exc)) from None
@@ -223,18 +352,27 @@ def parse_scenario(data: dict, source: Path) -> Scenario:
     file = str(source)
     data = dict(data)
     channel_entries = data.pop("channels", None)
+    link_entry = data.pop("link", None)
     try:
         body = build(_ScenarioBody, data)
     except ConfigError as exc:
         raise ScenarioError(file, exc.key, exc.detail) from None
     if not body.codecs:
         raise ScenarioError(file, "codecs", "expected at least one [[codecs]] entry")
-    names = [c.name for c in body.codecs]
+    names = [c.name for entry in body.codecs for c in entry.expand()]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
         raise ScenarioError(file, "codecs", f"codec name {dup!r} is used twice; names must be unique")
     points = _channel_points(channel_entries, file)
-    return Scenario(body=body, channels=points, source=source, raw={**data, "channels": channel_entries})
+    links = _link_points(link_entry, file)
+    if body.receiver.mapping == "gray":
+        odd = next((c for entry in body.codecs for c in entry.expand()
+                    if c.symbol_format.levels & (c.symbol_format.levels - 1)), None)
+        if odd is not None:
+            raise ScenarioError(file, "receiver.mapping", f"gray mapping needs L a power of two; codec "
+                                f"{odd.name!r} has L={odd.symbol_format.levels}")
+    raw = {**data, "channels": channel_entries, **({"link": link_entry} if link_entry is not None else {})}
+    return Scenario(body=body, channels=points, links=links, source=source, raw=raw)
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -1,6 +1,6 @@
 """Model store: trained weights keyed by a hash of everything that determines them.
 
-Each model is two files, ``<key>.pt`` (a state dict, loaded with ``weights_only=True`` so
+Each model is two files, ``<key>.<hash>.pt`` (a state dict, loaded with ``weights_only=True`` so
 a model file can never run code) and ``<key>.json`` (its card: the spec it was trained
 for, the weights' SHA-256, the training curve, final metrics, how it was made). Writes
 are atomic (temporary file + rename, weights before card), so a crash leaves either a
@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import io
 import json
 import os
 import platform
@@ -64,6 +65,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp's 0600 would hide results from other users
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -104,7 +108,9 @@ class ModelStore:
         for folder in self._locations():
             card_path = folder / f"{key}.json"
             if card_path.exists():
-                return StoredModel(key, folder / f"{key}.pt", self._read_card(card_path))
+                card = self._read_card(card_path)
+                name = Path(str(card.get("weights_file", f"{key}.pt"))).name  # never a path outside the store
+                return StoredModel(key, folder / name, card)
         return None
 
     def _read_card(self, card_path: Path) -> dict:
@@ -144,19 +150,25 @@ class ModelStore:
 
     # -- save -------------------------------------------------------------------------
     def save(self, spec: dict, state_dict: dict, card_extra: dict) -> StoredModel:
+        """Write weights under a content-named file, then the card: the card is the commit.
+
+        A crash before the card is replaced leaves the previous entry intact (its card
+        still names its own weights file); the old weights file is removed afterwards.
+        Weights are serialized to memory first, so equal tensors give equal bytes.
+        """
         key = spec_key(spec)
         self.root.mkdir(parents=True, exist_ok=True)
-        weights = self.root / f"{key}.pt"
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{key}.", suffix=".pt.tmp")
-        os.close(fd)
-        try:
-            torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, tmp)
-            digest = file_sha256(Path(tmp))
-            os.replace(tmp, weights)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        buf = io.BytesIO()
+        torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, buf)
+        data = buf.getvalue()
+        digest = hashlib.sha256(data).hexdigest()
+        weights = self.root / f"{key}.{digest[:12]}.pt"
+        atomic_write_bytes(weights, data)
+        card_path = self.root / f"{key}.json"
+        previous = None
+        if card_path.exists():
+            with contextlib.suppress(ModelStoreError):
+                previous = self.root / Path(str(self._read_card(card_path).get("weights_file", ""))).name
         card = {
             "format": CARD_FORMAT,
             "key": key,
@@ -172,7 +184,9 @@ class ModelStore:
             },
             **card_extra,
         }
-        atomic_write_text(self.root / f"{key}.json", json.dumps(card, indent=2, default=str) + "\n")
+        atomic_write_text(card_path, json.dumps(card, indent=2, default=str) + "\n")
+        if previous is not None and previous != weights and previous.suffix == ".pt":
+            previous.unlink(missing_ok=True)
         return StoredModel(key, weights, card)
 
     def checkpoint_path(self, spec: dict) -> Path:

@@ -8,12 +8,14 @@ trained on other data, dim or L is never picked up by mistake.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from semcom.classifier import DigitClassifier
+from semcom.codecs.base import Codec
 from semcom.codecs.learned import LearnedCodec, LearnedCodecConfig
 from semcom.errors import ModelStoreError
 from semcom.progress import log
@@ -50,12 +52,30 @@ def classifier_spec(section: ClassifierSection, data: TrainingData) -> dict:
             "data": data.identity}
 
 
+def _classical(section: CodecSection):
+    from semcom.codecs.classical import KMeansVQCodec, PCAScalarCodec
+    from semcom.codecs.semantic import LabelRefinementCodec
+
+    if section.family == "kmeans":
+        return KMeansVQCodec(section.bits)
+    if section.family == "pca":
+        return PCAScalarCodec(section.bits, levels=section.levels)
+    return LabelRefinementCodec(section.bits)
+
+
 def codec_spec(section: CodecSection, data: TrainingData, classifier_key: str | None) -> dict:
+    if section.family != "learned":
+        spec = {"kind": "codec", "family": section.family, "config": _classical(section).config(),
+                "fit": {"seed": section.train.seed, "iterations": section.fit_iterations}, "data": data.identity}
+        if section.family == "label_refine":
+            spec["classifier"] = classifier_key
+        return spec
     fmt = section.symbol_format
     arch = LearnedCodecConfig(fmt.dim, fmt.levels, section.width, section.quantizer, section.sigma)
+    train = section.train_config("auto", 0)
     spec = {"kind": "codec", "family": "learned", "objective": section.objective, "arch": arch.to_dict(),
-            "train": section.train_config("auto", 0).identity(), "data": data.identity}
-    if section.objective == "deep_feature":
+            "train": train.identity(), "data": data.identity}
+    if "lambda_feature" in train.extra or "lambda_ce" in train.extra:
         spec["classifier"] = classifier_key
     return spec
 
@@ -90,36 +110,85 @@ def obtain_classifier(section: ClassifierSection, data: TrainingData, store: Mod
 
 def obtain_codec(section: CodecSection, data: TrainingData, classifier: DigitClassifier, classifier_key: str,
                  store: ModelStore, *, device: str = "auto", retrain: bool = False,
-                 progress: bool = True) -> tuple[LearnedCodec, dict]:
+                 progress: bool = True) -> tuple[Codec, dict]:
+    """The stored codec for ``section`` on ``data``, trained (or fitted) and stored when missing."""
     spec = codec_spec(section, data, classifier_key)
-    config = LearnedCodecConfig(**spec["arch"])
     with store.lock(spec):
         loaded = _stored_or_none(store, spec, retrain)
         if loaded is not None:
             state, card = loaded
-            codec = LearnedCodec(config)
+            codec = _empty_codec(spec)
             _load(codec, state, card)
             if progress:
                 log(f"codec {section.name}: using stored model {card['key']}")
             return codec.eval(), card
-        if progress:
-            log(f"codec {section.name}: no stored model for this configuration; training "
-                f"({section.train.epochs} epochs, {section.symbol_format.nominal_bits:g} bits/digit)")
-        checkpoint = store.checkpoint_path(spec)
-        codec, history = train_codec(
-            config, section.train_config(device, 0), section.objective, data.train_x, data.val_x, data.val_y,
-            classifier, checkpoint=checkpoint, progress=progress, label=f"codec {section.name}")
+        if section.family != "learned":
+            codec, history = _fit_classical(section, data, classifier, progress)
+        else:
+            if progress:
+                log(f"codec {section.name}: no stored model for this configuration; training "
+                    f"({section.train.epochs} epochs, {section.symbol_format.nominal_bits:g} bits/digit, "
+                    f"objective {section.objective}{' ' + section.preset if section.preset else ''})")
+            checkpoint = store.checkpoint_path(spec)
+            codec, history = train_codec(
+                LearnedCodecConfig(**spec["arch"]), section.train_config(device, 0), section.objective,
+                data.train_x, data.val_x, data.val_y, classifier, train_y=data.train_y, checkpoint=checkpoint,
+                progress=progress, label=f"codec {section.name}")
+            checkpoint.unlink(missing_ok=True)
         metrics = evaluate_codec(codec, data.val_x, data.val_y, classifier)
         prior = symbol_prior(codec, data.train_x)
         stored = store.save(spec, codec.state_dict(), {
             "history": history, "metrics": {f"val_{k}": v for k, v in metrics.items()},
             "symbol_prior": prior.tolist(), "seed": section.train.seed, "name": section.name})
-        checkpoint.unlink(missing_ok=True)
+        if progress:
+            log(f"codec {section.name}: stored as {stored.key} (val MSE {metrics['mse']:.4f}, "
+                f"val accuracy {100 * metrics['accuracy']:.2f}%)")
         return codec.eval(), stored.card
 
 
+def _empty_codec(spec: dict) -> Codec:
+    if spec["family"] == "learned":
+        return LearnedCodec(LearnedCodecConfig(**spec["arch"]))
+    from semcom.codecs.classical import from_config
+
+    return from_config(spec["config"])
+
+
+def _fit_classical(section: CodecSection, data: TrainingData, classifier: DigitClassifier,
+                   progress: bool) -> tuple[Codec, dict]:
+    codec = _classical(section)
+    if progress:
+        log(f"codec {section.name}: no stored model for this configuration; fitting {section.family} "
+            f"({section.bits} bits/digit)")
+    t0 = time.perf_counter()
+    if section.family == "label_refine":
+        history = codec.fit(data.train_x, data.train_y, classifier, seed=section.train.seed,
+                            iterations=section.fit_iterations)
+    elif section.family == "kmeans":
+        history = codec.fit(data.train_x, seed=section.train.seed, iterations=section.fit_iterations)
+    else:
+        history = codec.fit(data.train_x, seed=section.train.seed)
+    if progress:
+        log(f"codec {section.name}: fitted in {time.perf_counter() - t0:.1f} s")
+    return codec, _jsonable(history)
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, torch.Tensor):
+        return obj.tolist()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    return obj
+
+
 @torch.no_grad()
-def symbol_prior(codec: LearnedCodec, images: torch.Tensor, batch_size: int = 4096) -> np.ndarray:
+def symbol_prior(codec: Codec, images: torch.Tensor, batch_size: int = 4096) -> np.ndarray:
     """Frequency of each level per latent coordinate on the training images, shape (dim, L)."""
     codec.eval()
     idx = torch.cat([codec.encode(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]).numpy()

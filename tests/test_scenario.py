@@ -92,7 +92,7 @@ def test_cli_reports_one_line_error_and_exit_code(tmp_path):
     res = _cli("check", str(path))
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
-    assert lines == [f"error: {path}: codecs[0].bits: expected an integer, got 'eight'"], res.stderr
+    assert lines == [f"error: {path}: codecs[0].bits: expected an integer or a list of integers, got 'eight'"], res.stderr
     assert "Traceback" not in res.stderr
 
 
@@ -106,3 +106,25 @@ def test_cli_missing_data_is_one_line(tmp_path, isolated_env):
     assert res.returncode == 2
     assert res.stderr.startswith("error: ") and "Traceback" not in res.stderr
     assert "train-images-idx3-ubyte" in res.stderr
+
+
+def test_rate_list_expands_into_one_codec_per_rate(tmp_path):
+    sc = load_scenario(write(tmp_path, BASE.replace("bits = 8", "bits = [4, 8, 12]")))
+    assert [c.name for c in sc.codec_list] == ["c-4b", "c-8b", "c-12b"]
+    assert [c.symbol_format.dim for c in sc.codec_list] == [2, 4, 6]
+    with pytest.raises(ScenarioError, match=r"codecs\[0\]\.bits: .*bits=5"):
+        load_scenario(write(tmp_path, BASE.replace("bits = 8", "bits = [4, 5]")))
+
+
+def test_link_section_sweeps_and_validates(tmp_path):
+    head, tail = BASE.split("[[channels]]")
+    sc = load_scenario(write(tmp_path, head + '[link]\narq = ["none", "selective_repeat"]\nbit_rate = 1e6\n'
+                             "[[channels]]" + tail))
+    assert [lp.label for lp in sc.links] == ["arq=none", "arq=selective_repeat"]
+    assert sc.links[1].config().arq == "selective_repeat"
+    bad = head + '[link]\nbit_rate = -1\n[[channels]]' + tail
+    with pytest.raises(ScenarioError, match=r": link\.bit_rate: "):
+        load_scenario(write(tmp_path, bad))
+    unknown = head + '[link]\nbitrate = 1\n[[channels]]' + tail
+    with pytest.raises(ScenarioError, match=r": link\.bitrate: unknown key"):
+        load_scenario(write(tmp_path, unknown))

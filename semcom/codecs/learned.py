@@ -40,8 +40,15 @@ class LearnedCodec(Codec):
         self.quantizer = UniformQuantizer(config.levels, config.sigma, config.quantizer_mode)  # type: ignore[arg-type]
         self.decoder = Decoder(config.dim, config.width)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.quantizer(self.encoder(images)))
+    def forward(self, images: torch.Tensor, corrupt=None) -> torch.Tensor:
+        """Training path. ``corrupt`` maps hard indices to what a noisy link delivers
+        (channel-aware training); gradients pass straight through it."""
+        w = self.encoder(images)
+        if corrupt is None:
+            return self.decoder(self.quantizer(w))
+        soft = self.quantizer.soft(w)
+        hard = self.quantizer.values(corrupt(self.quantizer.indices(w)))
+        return self.decoder(soft + (hard - soft).detach())
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> torch.Tensor:

@@ -1,13 +1,24 @@
-"""Training learned codecs. Objectives: pixel MSE ("only compression") and deep features.
+"""Training learned codecs: one loop, several objectives.
 
-Adversarial objectives (WGAN-GP, Haar critics) plug in as further objectives.
-Every epoch is checkpointed so an interrupted training resumes where it stopped.
+The generator (encoder + quantizer + decoder) loss is
+
+    lambda_mse * MSE(x, x_hat)                           pixels ("only compression")
+  + lambda_feature * MSE(phi(x), phi(x_hat))             "Deep Feat": classifier features
+  + lambda_ce * CE(classifier(x_hat), y)                 task-aware
+  + sum_b lambda_b * (E h_b(X) - E h_b(X_hat))           WGAN-GP critics (eq. 8 / eq. 10)
+
+with each term present only when its weight is set. Critics are trained as in
+Algorithm 1 (``critic_steps`` updates per generator update, gradient penalty). A
+training channel (bit flips or erasures on the symbols) can sit between quantizer and
+decoder, so the decoder learns what a noisy link delivers. Every epoch is checkpointed:
+an interrupted training resumes where it stopped, with the same result.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -15,41 +26,98 @@ import torch
 import torch.nn.functional as F
 
 from semcom.classifier import DigitClassifier
+from semcom.codecs.base import Codec
 from semcom.codecs.learned import LearnedCodec, LearnedCodecConfig
 from semcom.progress import Progress, log
+from semcom.training.adversarial import AdversarialWeights, CriticSet, critic_loss, generator_adversarial_loss
 from semcom.training.common import TrainConfig, iterate_batches, resolve_device, seed_everything, set_lr
 
-OBJECTIVES = ("mse", "deep_feature")
+OBJECTIVES = ("mse", "deep_feature", "adversarial", "task_aware")
 
 
-def _distortion_fn(objective: str, extra: dict, classifier: DigitClassifier | None) -> Callable:
-    lambda_mse = float(extra.get("lambda_mse", 1.0))
-    if objective == "mse":
-        return lambda x, x_hat: lambda_mse * F.mse_loss(x_hat, x)
-    if objective == "deep_feature":
-        if classifier is None:
-            raise ValueError("the deep_feature objective needs the pretrained classifier")
-        lambda_feat = float(extra.get("lambda_feature", 1.0))
-        for p in classifier.parameters():
-            p.requires_grad_(False)
-        classifier.eval()
+@dataclass(frozen=True)
+class Objective:
+    """The weights of the generator loss; built from ``TrainConfig.extra``."""
 
-        def loss(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                target = classifier.embed(x)
-            return lambda_mse * F.mse_loss(x_hat, x) + lambda_feat * F.mse_loss(classifier.embed(x_hat), target)
+    lambda_mse: float = 1.0
+    lambda_feature: float = 0.0
+    lambda_ce: float = 0.0
+    bands: dict[str, float] = field(default_factory=dict)
+    train_channel: dict | None = None
 
-        return loss
-    raise ValueError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
+    @classmethod
+    def from_extra(cls, extra: dict) -> "Objective":
+        return cls(lambda_mse=float(extra.get("lambda_mse", 1.0)),
+                   lambda_feature=float(extra.get("lambda_feature", 0.0)),
+                   lambda_ce=float(extra.get("lambda_ce", 0.0)),
+                   bands={k: float(v) for k, v in extra.get("bands", {}).items()},
+                   train_channel=extra.get("train_channel"))
+
+    @property
+    def needs_classifier(self) -> bool:
+        return self.lambda_feature > 0 or self.lambda_ce > 0
+
+    @property
+    def adversarial(self) -> AdversarialWeights:
+        return AdversarialWeights(self.lambda_mse, self.bands)
+
+
+def symbol_corruptor(spec: dict, levels: int, generator: torch.Generator) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Bit flips (``bsc``, p) or erasures (``bec``, epsilon) applied to symbol indices in training.
+
+    Flips act on each symbol's natural-binary bits (``mapping = "gray"`` for Gray-coded
+    links); an erased symbol becomes the batch's most frequent level of that coordinate,
+    as the receiver's "mode" policy would substitute the training prior's.
+    """
+    bits = levels.bit_length() - 1
+    if levels != 1 << bits:
+        raise ValueError(f"channel-aware training needs L a power of two, got L={levels}")
+    kind = spec.get("kind")
+    gray = spec.get("mapping", "natural") == "gray"
+
+    def to_code(idx):
+        return idx ^ (idx >> 1) if gray else idx
+
+    def from_code(code):
+        if not gray:
+            return code
+        out = code.clone()
+        shift = 1
+        while shift < bits:
+            out ^= out >> shift
+            shift <<= 1
+        return out
+
+    if kind == "bsc":
+        p = float(spec["p"])
+
+        def flip(idx: torch.Tensor) -> torch.Tensor:
+            flips = (torch.rand(*idx.shape, bits, generator=generator) < p).to(idx.device)
+            mask = (flips.long() << torch.arange(bits, device=idx.device)).sum(-1)
+            return from_code(to_code(idx) ^ mask)
+
+        return flip
+    if kind == "bec":
+        eps = float(spec["epsilon"])
+        p_symbol = 1.0 - (1.0 - eps) ** bits
+
+        def erase(idx: torch.Tensor) -> torch.Tensor:
+            lost = (torch.rand(idx.shape, generator=generator) < p_symbol).to(idx.device)
+            mode = torch.stack([torch.bincount(idx[:, j], minlength=levels).argmax() for j in range(idx.shape[1])])
+            return torch.where(lost, mode.unsqueeze(0).expand_as(idx), idx)
+
+        return erase
+    raise ValueError(f"training channel must be 'bsc' (p) or 'bec' (epsilon), got {kind!r}")
 
 
 @torch.no_grad()
 def evaluate_codec(
-    codec: LearnedCodec, images: torch.Tensor, labels: torch.Tensor | None, classifier: DigitClassifier | None,
+    codec: Codec, images: torch.Tensor, labels: torch.Tensor | None, classifier: DigitClassifier | None,
     batch_size: int = 1000,
 ) -> dict[str, float]:
     """Hard-quantized MSE (eq. 4) and, with a classifier, accuracy on reconstructions."""
-    device = next(codec.parameters()).device
+    tensors = list(codec.parameters()) + list(codec.buffers())
+    device = tensors[0].device if tensors else torch.device("cpu")
     codec.eval()
     sq, correct = 0.0, 0
     for i in range(0, len(images), batch_size):
@@ -74,21 +142,42 @@ def train_codec(
     val_y: torch.Tensor | None = None,
     classifier: DigitClassifier | None = None,
     *,
+    train_y: torch.Tensor | None = None,
     checkpoint: Path | None = None,
     progress: bool = True,
     label: str = "codec",
+    stop_after_epoch: int | None = None,
 ) -> tuple[LearnedCodec, dict]:
+    """Train a learned codec; ``stop_after_epoch`` ends early (for resume tests)."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
+    weights = Objective.from_extra(train.extra)
     gen = seed_everything(train.seed)
     device = resolve_device(train.device)
     codec = LearnedCodec(codec_config).to(device)
-    opt = torch.optim.Adam(codec.parameters(), lr=train.lr)
-    distortion = _distortion_fn(objective, train.extra, classifier.to(device) if classifier is not None else None)
-    history: dict[str, list[float]] = {"loss": [], "val_mse": [], "val_accuracy": [], "seconds": []}
+    critics = CriticSet(weights.adversarial.active_bands).to(device)
+    opt = torch.optim.Adam(codec.parameters(), lr=train.lr, betas=(0.5, 0.9) if len(critics) else (0.9, 0.999))
+    opt_critic = torch.optim.Adam(critics.parameters(), lr=train.critic_lr, betas=(0.5, 0.9)) if len(critics) else None
+    if weights.needs_classifier:
+        if classifier is None:
+            raise ValueError(f"objective {objective!r} needs the pretrained classifier")
+        classifier = classifier.to(device).eval()
+        for p in classifier.parameters():
+            p.requires_grad_(False)
+    if weights.lambda_ce > 0 and train_y is None:
+        raise ValueError("the task-aware objective needs training labels")
+    corrupt = symbol_corruptor(weights.train_channel, codec_config.levels, gen) if weights.train_channel else None
+
+    history: dict[str, list[float]] = {"loss": [], "mse": [], "critic_loss": [], "w_estimate": [],
+                                       "val_mse": [], "val_accuracy": [], "seconds": []}
     start_epoch = 0
     if checkpoint is not None and checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=True)
         codec.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
+        if opt_critic is not None:
+            critics.load_state_dict(state["critics"])
+            opt_critic.load_state_dict(state["critic_optimizer"])
         gen.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         history = state["history"]
@@ -96,36 +185,71 @@ def train_codec(
         if progress:
             log(f"{label}: resuming from checkpoint after epoch {start_epoch}")
     train_x = train_x.to(device)
+    train_y = train_y.to(device) if train_y is not None else None
     for epoch in range(start_epoch, train.epochs):
-        set_lr(opt, train.lr * train.lr_factor(epoch))
+        factor = train.lr_factor(epoch)
+        set_lr(opt, train.lr * factor)
+        if opt_critic is not None:
+            set_lr(opt_critic, train.critic_lr * factor)
         codec.train()
         t0 = time.perf_counter()
         n_batches = len(train_x) // train.batch_size
         bar = Progress(n_batches, f"{label} epoch {epoch + 1}/{train.epochs}", enabled=progress)
-        total = 0.0
+        sums = {"loss": 0.0, "mse": 0.0, "critic_loss": 0.0, "w_estimate": 0.0}
         for batch in iterate_batches(len(train_x), train.batch_size, gen):
             x = train_x[batch]
-            loss = distortion(x, codec(x))
+            x_hat = codec(x, corrupt=corrupt)
+            if opt_critic is not None:
+                fake = x_hat.detach()
+                for _ in range(train.critic_steps):
+                    loss_c, _ = critic_loss(critics, x, fake, train.gp_lambda, gen)
+                    opt_critic.zero_grad(set_to_none=True)
+                    loss_c.backward()
+                    opt_critic.step()
+                sums["critic_loss"] += loss_c.item()
+            mse = F.mse_loss(x_hat, x)
+            loss = weights.lambda_mse * mse
+            if weights.lambda_feature > 0:
+                with torch.no_grad():
+                    target = classifier.embed(x)  # type: ignore[union-attr]
+                loss = loss + weights.lambda_feature * F.mse_loss(classifier.embed(x_hat), target)  # type: ignore[union-attr]
+            if weights.lambda_ce > 0:
+                loss = loss + weights.lambda_ce * F.cross_entropy(classifier(x_hat), train_y[batch])  # type: ignore[index,misc]
+            if opt_critic is not None:
+                for p in critics.parameters():
+                    p.requires_grad_(False)
+                adv, info = generator_adversarial_loss(critics, x, x_hat, weights.adversarial)
+                loss = loss + adv
+                sums["w_estimate"] += sum(info.values())  # unweighted sum over bands of E h(X) - E h(X_hat)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += loss.item()
-            bar.update(postfix=f"loss {loss.item():.4f}")
+            if opt_critic is not None:
+                for p in critics.parameters():
+                    p.requires_grad_(True)
+            sums["loss"] += loss.item()
+            sums["mse"] += mse.item()
+            bar.update(postfix=f"loss {loss.item():.5f}")
         metrics = evaluate_codec(codec, val_x, val_y, classifier)
         dt = time.perf_counter() - t0
-        history["loss"].append(total / max(n_batches, 1))
+        for k, v in sums.items():
+            history[k].append(v / max(n_batches, 1))
         history["val_mse"].append(metrics["mse"])
         history["val_accuracy"].append(metrics.get("accuracy", float("nan")))
         history["seconds"].append(dt)
         if progress:
             acc = f", val accuracy {100 * metrics['accuracy']:.2f}%" if "accuracy" in metrics else ""
-            bar.close(f"{label} epoch {epoch + 1}/{train.epochs}: loss {history['loss'][-1]:.5f}, "
+            critic = f", critic {history['critic_loss'][-1]:.4f}" if opt_critic is not None else ""
+            bar.close(f"{label} epoch {epoch + 1}/{train.epochs}: loss {history['loss'][-1]:.5f}{critic}, "
                       f"val MSE {metrics['mse']:.4f}{acc} ({dt:.1f} s)")
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, {
-                "model": codec.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
-                "torch_rng": torch.get_rng_state(), "history": history, "epoch": epoch + 1,
-            })
+            state = {"model": codec.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
+                     "torch_rng": torch.get_rng_state(), "history": history, "epoch": epoch + 1}
+            if opt_critic is not None:
+                state.update(critics=critics.state_dict(), critic_optimizer=opt_critic.state_dict())
+            _save_checkpoint(checkpoint, state)
+        if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch:
+            break
     codec.eval()
     return codec.cpu(), history
 

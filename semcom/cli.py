@@ -79,6 +79,37 @@ def run(scenario_file: Path, data_path: Path | None, results_root: Path | None, 
 
 @main.command()
 @click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data", "data_path", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder holding the dataset's IDX files.")
+@click.option("--results", "results_root", type=click.Path(file_okay=False, path_type=Path),
+              help="Root folder for results (default: output.dir of the scenario).")
+@click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path), help="Model store folder.")
+@click.option("--channel", default=None, help="Channel setting to compare at (default: the clean one).")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def compare(scenario_file: Path, data_path: Path | None, results_root: Path | None, store_path: Path | None,
+            channel: str | None, quiet: bool) -> None:
+    """Compare the codecs of SCENARIO_FILE at equal rate and channel (runs or resumes it first)."""
+    from semcom.compare import write_comparison
+    from semcom.runner import prepare_run, run_scenario
+    from semcom.scenario import load_scenario
+    from semcom.store import ModelStore
+
+    scenario = load_scenario(scenario_file)
+    store = ModelStore(store_path) if store_path else None
+    ctx = prepare_run(scenario, data_path=data_path, store=store, progress=not quiet)
+    result = run_scenario(scenario, results_root=results_root, progress=not quiet, context=ctx,
+                          command=" ".join(["semcom", *sys.argv[1:]]))
+    known = {r["channel"] for r in result.rows}
+    if channel is not None and channel not in known:
+        raise SemcomError(f"--channel {channel!r} is not a setting of this run; expected one of: "
+                          + ", ".join(sorted(known)))
+    _, text = write_comparison(result, ctx, channel, tuple(scenario.output.formats))
+    click.echo(text)
+    click.echo(f"results: {result.run_dir} (compare.md, compare.csv, plots/compare_accuracy_vs_mse)")
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
 def check(scenario_file: Path) -> None:
     """Validate SCENARIO_FILE without running it."""
     from semcom.scenario import load_scenario

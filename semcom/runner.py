@@ -67,6 +67,42 @@ def _git_commit() -> str | None:
         return None
 
 
+@dataclass
+class RunContext:
+    """Data and models of a scenario, ready to evaluate (what ``semcom compare`` reuses)."""
+
+    dataset: object
+    data: TrainingData
+    test_images: torch.Tensor
+    test_labels: np.ndarray
+    classifier: torch.nn.Module
+    codecs: list[CodecUnderTest]
+    models: dict
+    device: str
+
+
+def prepare_run(scenario: Scenario, *, data_path: str | Path | None = None, store: ModelStore | None = None,
+                retrain: bool = False, progress: bool = True) -> RunContext:
+    """Load the data, then get every model from the store (training what is missing)."""
+    device = str(resolve_device(scenario.device))
+    if store is None:
+        store = ModelStore(scenario.resolve(scenario.store.path))
+    dataset, data, test_images, test_labels = prepare_data(scenario, data_path)
+    log(dataset.summary())  # the dataset's own notes (subset, unverified) are logged as warnings
+    classifier, clf_card = obtain_classifier(scenario.classifier, data, store, device=device, retrain=retrain,
+                                             progress=progress)
+    models = {"classifier": _model_entry(clf_card)}
+    codecs = []
+    for section in scenario.codec_list:
+        codec, card = obtain_codec(section, data, classifier, clf_card["key"], store, device=device,
+                                   retrain=retrain, progress=progress)
+        prior = np.asarray(card["symbol_prior"]) if "symbol_prior" in card else None
+        label = section.family if section.family != "learned" else section.objective
+        codecs.append(CodecUnderTest(section.name, codec, label, prior, card["key"]))
+        models[section.name] = _model_entry(card)
+    return RunContext(dataset, data, test_images, test_labels, classifier, codecs, models, device)
+
+
 def run_id_for(scenario: Scenario, data_checksums: dict) -> str:
     """Same scenario on the same data -> same run folder, which is what lets a rerun resume."""
     return "run-" + spec_key({"scenario": scenario.to_dict(), "data": data_checksums})[:10]
@@ -82,6 +118,7 @@ def run_scenario(
     fresh: bool = False,
     progress: bool = True,
     command: str | None = None,
+    context: RunContext | None = None,
 ) -> RunResult:
     """Run (or resume) a scenario; returns the run folder and its rows.
 
@@ -91,23 +128,9 @@ def run_scenario(
     """
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     t0 = time.perf_counter()
-    device = str(resolve_device(scenario.device))
-    if store is None:
-        store = ModelStore(scenario.resolve(scenario.store.path))
-    dataset, data, test_images, test_labels = prepare_data(scenario, data_path)
-    log(dataset.summary())  # the dataset's own notes (subset, unverified) are logged as warnings
-
-    classifier, clf_card = obtain_classifier(scenario.classifier, data, store, device=device, retrain=retrain,
-                                             progress=progress)
-    models = {"classifier": _model_entry(clf_card)}
-    codecs = []
-    for section in scenario.codec_list:
-        codec, card = obtain_codec(section, data, classifier, clf_card["key"], store, device=device,
-                                   retrain=retrain, progress=progress)
-        prior = np.asarray(card["symbol_prior"]) if "symbol_prior" in card else None
-        codecs.append(CodecUnderTest(section.name, codec, section.objective, prior, card["key"]))
-        models[section.name] = _model_entry(card)
-
+    ctx = context or prepare_run(scenario, data_path=data_path, store=store, retrain=retrain, progress=progress)
+    dataset, data, test_images, test_labels = ctx.dataset, ctx.data, ctx.test_images, ctx.test_labels
+    classifier, codecs, models, device = ctx.classifier, ctx.codecs, ctx.models, ctx.device
     root = Path(results_root) if results_root is not None else Path(scenario.output.dir)
     run_id = run_id_for(scenario, dataset.checksums)
     if fresh:

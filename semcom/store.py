@@ -131,7 +131,7 @@ class ModelStore:
         card = found.card
         if canonical_json(card["spec"]) != canonical_json(spec):
             raise ModelStoreError(
-                f"{found.weights.with_suffix('.json')}: card was made for another model "
+                f"{found.weights.parent / (found.key + '.json')}: card was made for another model "
                 f"(spec differs from the one requested); refusing to use it"
             )
         if not found.weights.exists():
@@ -168,7 +168,7 @@ class ModelStore:
         previous = None
         if card_path.exists():
             with contextlib.suppress(ModelStoreError):
-                previous = self.root / Path(str(self._read_card(card_path).get("weights_file", ""))).name
+                previous = self.root / Path(str(self._read_card(card_path).get("weights_file", f"{key}.pt"))).name
         card = {
             "format": CARD_FORMAT,
             "key": key,
@@ -184,7 +184,12 @@ class ModelStore:
             },
             **card_extra,
         }
-        atomic_write_text(card_path, json.dumps(card, indent=2, default=str) + "\n")
+        try:
+            atomic_write_text(card_path, json.dumps(card, indent=2, default=str) + "\n")
+        except BaseException:
+            if previous != weights:  # no card names the new file: do not leave it behind
+                weights.unlink(missing_ok=True)
+            raise
         if previous is not None and previous != weights and previous.suffix == ".pt":
             previous.unlink(missing_ok=True)
         return StoredModel(key, weights, card)

@@ -56,15 +56,19 @@ def main(ctx: click.Context, debug: bool) -> None:
               help="Model store folder (default: store.path, SEMCOM_STORE or ~/.cache/semcom/models).")
 @click.option("--retrain", is_flag=True, help="Train models even when stored ones exist.")
 @click.option("--fresh", is_flag=True, help="Start a separate run folder instead of resuming this scenario's run.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Where sweep points run: this process, or Dask workers.")
+@click.option("--scheduler", default=None, help="Dask scheduler address (default: start a local cluster).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def run(scenario_file: Path, data_path: Path | None, results_root: Path | None, store_path: Path | None,
-        retrain: bool, fresh: bool, quiet: bool) -> None:
+        retrain: bool, fresh: bool, executor: str, scheduler: str | None, quiet: bool) -> None:
     """Run SCENARIO_FILE and write results/<scenario>/<run-id>/.
 
     The run folder is named after the scenario's content: running the same scenario
     again resumes an interrupted run (finished points are kept) or, when it is
     complete, rewrites its tables and plots without recomputing.
     """
+    from semcom.executors import make_executor
     from semcom.runner import run_scenario
     from semcom.scenario import load_scenario
     from semcom.store import ModelStore
@@ -72,7 +76,8 @@ def run(scenario_file: Path, data_path: Path | None, results_root: Path | None, 
     scenario = load_scenario(scenario_file)
     store = ModelStore(store_path) if store_path else None
     result = run_scenario(scenario, data_path=data_path, results_root=results_root, store=store,
-                          retrain=retrain, fresh=fresh, progress=not quiet, command=" ".join(["semcom", *sys.argv[1:]]))
+                          retrain=retrain, fresh=fresh, progress=not quiet,
+                          executor=make_executor(executor, scheduler), command=" ".join(["semcom", *sys.argv[1:]]))
     click.echo((result.run_dir / "summary.md").read_text())
     click.echo(f"results: {result.run_dir}")
 

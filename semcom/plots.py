@@ -300,3 +300,28 @@ def latency_cdf(latencies: dict[tuple[str, str, str], np.ndarray], out_dir: Path
     fig.suptitle(f"per-digit latency CDF ({first_codec})", fontsize=10)
     fig.tight_layout()
     return _save(fig, out_dir, stem, formats)
+
+
+def training_curves(histories: dict[str, dict], out_dir: Path, formats: list[str],
+                    stem: str = "training_curves") -> list[Path]:
+    """Per-epoch curves from the model cards: training loss, critic loss and Wasserstein
+    estimate (adversarial codecs), validation MSE and accuracy."""
+    panels = [("loss", "training loss"), ("critic_loss", "critic loss"), ("w_estimate", "W estimate"),
+              ("val_mse", "validation MSE"), ("val_accuracy", "validation accuracy")]
+    used = [(k, t) for k, t in panels
+            if any(h.get(k) and not all(isinstance(v, float) and v != v for v in h[k]) and any(h[k])
+                   for h in histories.values())]
+    if not used:
+        return []
+    fig, axes = plt.subplots(1, len(used), figsize=(3.4 * len(used), 3.2), squeeze=False)
+    for ax, (key, title) in zip(axes[0], used):
+        for name, h in histories.items():
+            values = h.get(key) or []
+            if values:
+                ax.plot(range(1, len(values) + 1), values, marker=".", label=name)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.grid(True, alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    return _save(fig, out_dir, stem, formats)

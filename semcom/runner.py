@@ -11,7 +11,7 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +22,9 @@ from semcom import __version__
 from semcom.data import load_dataset, train_val_split
 from semcom.errors import SemcomError
 from semcom.evaluation import CodecBench, CodecUnderTest, original_point, sweep_points
+from semcom.executors import DaskExecutor, LocalExecutor
 from semcom.journal import Journal
-from semcom.plots import draw_run
+from semcom.plots import draw_run, training_curves
 from semcom.progress import Progress, log
 from semcom.results import new_run_id, save_array, save_examples, summary_markdown, write_csv, write_json
 from semcom.scenario import Scenario
@@ -79,6 +80,7 @@ class RunContext:
     codecs: list[CodecUnderTest]
     models: dict
     device: str
+    histories: dict = field(default_factory=dict)  # model name -> training curve from its card
 
 
 def prepare_run(scenario: Scenario, *, data_path: str | Path | None = None, store: ModelStore | None = None,
@@ -92,6 +94,7 @@ def prepare_run(scenario: Scenario, *, data_path: str | Path | None = None, stor
     classifier, clf_card = obtain_classifier(scenario.classifier, data, store, device=device, retrain=retrain,
                                              progress=progress)
     models = {"classifier": _model_entry(clf_card)}
+    histories = {"classifier": {"history": clf_card.get("history", {})}}
     codecs = []
     for section in scenario.codec_list:
         codec, card = obtain_codec(section, data, classifier, clf_card["key"], store, device=device,
@@ -100,7 +103,9 @@ def prepare_run(scenario: Scenario, *, data_path: str | Path | None = None, stor
         label = section.family if section.family != "learned" else section.objective
         codecs.append(CodecUnderTest(section.name, codec, label, prior, card["key"]))
         models[section.name] = _model_entry(card)
-    return RunContext(dataset, data, test_images, test_labels, classifier, codecs, models, device)
+        if section.family == "learned":
+            histories[section.name] = {"history": card.get("history", {})}
+    return RunContext(dataset, data, test_images, test_labels, classifier, codecs, models, device, histories)
 
 
 def run_id_for(scenario: Scenario, data_checksums: dict) -> str:
@@ -119,6 +124,7 @@ def run_scenario(
     progress: bool = True,
     command: str | None = None,
     context: RunContext | None = None,
+    executor: LocalExecutor | DaskExecutor | None = None,
 ) -> RunResult:
     """Run (or resume) a scenario; returns the run folder and its rows.
 
@@ -149,15 +155,16 @@ def run_scenario(
         if done:
             log(f"resuming {run_dir}: {len(points) - len(todo)} of {len(points)} points already computed")
         log(f"evaluating {len(todo)} points on {len(test_labels)} test images")
-        benches = {c.name: None for c in codecs}
         bar = Progress(len(todo), "sweep", enabled=progress)
-        for point in todo:
-            cut = next(c for c in codecs if c.name == point.codec)
-            if benches[cut.name] is None:
-                benches[cut.name] = CodecBench(cut, classifier, test_images, test_labels,
-                                               erasure_policy=scenario.receiver.erasure_policy,
-                                               mapping=scenario.receiver.mapping)
-            result = benches[cut.name].run(point, n_examples if point.seed == seeds[0] else 0)
+        by_name = {c.name: c for c in codecs}
+
+        def make_bench(name: str) -> CodecBench:
+            return CodecBench(by_name[name], classifier, test_images, test_labels,
+                              erasure_policy=scenario.receiver.erasure_policy, mapping=scenario.receiver.mapping)
+
+        runner = executor or LocalExecutor()
+        for point, result in runner.run(todo, make_bench, lambda p: n_examples if p.seed == seeds[0] else 0):
+            cut = by_name[point.codec]
             if len(result.examples):
                 save_array(_example_path(run_dir, point.point_id), result.examples)
             if result.latency is not None:
@@ -216,6 +223,8 @@ def run_scenario(
         if scenario.output.plots:
             paths = draw_run(rows, examples, run_dir / "plots", list(scenario.output.formats),
                              first_seed_latencies(latencies, seeds[0]))
+            paths += training_curves({name: m["history"] for name, m in ctx.histories.items()},
+                                     run_dir / "plots", list(scenario.output.formats))
             manifest["files"] += [str(p.relative_to(run_dir)) for p in paths]
         write_json(run_dir / "manifest.json", manifest)
     return RunResult(run_dir, rows, class_rows)

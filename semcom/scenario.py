@@ -26,7 +26,7 @@ from semcom.training.common import TrainConfig
 
 DATASET_NAMES = ("mnist", "fashion-mnist")
 OBJECTIVES = ("mse", "deep_feature", "adversarial", "task_aware")
-FAMILIES = ("learned", "kmeans", "pca", "label_refine")
+FAMILIES = ("learned", "kmeans", "pca", "label_refine", "label_joint")
 PRESET_NAMES = ("only_compression", "NA1", "NA2", "NA3", "wgan")
 ERASURE_POLICIES = ("mode", "center", "zero")
 _prob = check(lambda v: 0.0 <= v < 1.0, "a fraction in [0, 1)")
@@ -146,7 +146,7 @@ class CodecSection:
                 raise ConfigError("bits", str(exc)) from None
         elif self.family == "kmeans" and not 1 <= bits <= 16:
             raise ConfigError("bits", f"a k-means codebook of 2**bits codewords needs 1 <= bits <= 16, got {bits}")
-        elif self.family == "label_refine" and not 4 <= bits <= 16:
+        elif self.family in ("label_refine", "label_joint") and not 4 <= bits <= 16:
             raise ConfigError("bits", f"label + refinement needs 4 <= bits <= 16 (the label takes 4), got {bits}")
 
     def expand(self) -> list["CodecSection"]:
@@ -161,6 +161,8 @@ class CodecSection:
             return SymbolFormat(1, 2 ** self.bits)  # type: ignore[operator]
         if self.family == "label_refine":
             return SymbolFormat(1, 10 * 2 ** (self.bits - 4))  # type: ignore[operator]
+        if self.family == "label_joint":
+            return SymbolFormat(1, 10 * (2 ** self.bits // 10))  # type: ignore[operator]
         if self.dim is not None:
             return SymbolFormat(self.dim, self.levels)
         return format_for_bits(self.bits, self.levels)  # type: ignore[arg-type]

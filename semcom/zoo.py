@@ -60,14 +60,14 @@ def _classical(section: CodecSection):
         return KMeansVQCodec(section.bits)
     if section.family == "pca":
         return PCAScalarCodec(section.bits, levels=section.levels)
-    return LabelRefinementCodec(section.bits)
+    return LabelRefinementCodec(section.bits, packing="joint" if section.family == "label_joint" else "split")
 
 
 def codec_spec(section: CodecSection, data: TrainingData, classifier_key: str | None) -> dict:
     if section.family != "learned":
         spec = {"kind": "codec", "family": section.family, "config": _classical(section).config(),
                 "fit": {"seed": section.train.seed, "iterations": section.fit_iterations}, "data": data.identity}
-        if section.family == "label_refine":
+        if section.family in ("label_refine", "label_joint"):
             spec["classifier"] = classifier_key
         return spec
     fmt = section.symbol_format
@@ -161,7 +161,7 @@ def _fit_classical(section: CodecSection, data: TrainingData, classifier: DigitC
         log(f"codec {section.name}: no stored model for this configuration; fitting {section.family} "
             f"({section.bits} bits/digit)")
     t0 = time.perf_counter()
-    if section.family == "label_refine":
+    if section.family in ("label_refine", "label_joint"):
         history = codec.fit(data.train_x, data.train_y, classifier, seed=section.train.seed,
                             iterations=section.fit_iterations)
     elif section.family == "kmeans":

@@ -389,3 +389,18 @@ def test_state_dict_round_trip(fitted, kind, tmp_path):
     other = {**config, "kind": "pca" if kind != "pca" else "kmeans"}
     with pytest.raises((ValueError, TypeError)):
         type(codec).from_config(other)
+
+
+def test_joint_label_packing_spends_the_fractional_bit():
+    from semcom.bitstream import BitPacker, payload_bits
+    from semcom.codecs.semantic import LabelRefinementCodec
+
+    split, joint = LabelRefinementCodec(8), LabelRefinementCodec(8, packing="joint")
+    assert split.refine_levels == 16 and joint.refine_levels == 25
+    assert joint.symbol_format.levels == 250 and payload_bits(1, 250) == 8  # same 8 bits on the wire
+    idx = torch.arange(250).reshape(-1, 1)
+    out = BitPacker(1, 250).unpack(BitPacker(1, 250).pack(idx.numpy()))
+    assert (out.indices[:, 0] == idx[:, 0].numpy()).all() and not out.invalid.any()
+    labels, refinements = joint.split(idx)
+    assert int(labels.max()) == 9 and int(refinements.max()) == 24
+    assert joint.config()["packing"] == "joint" and "packing" not in split.config()

@@ -55,8 +55,14 @@ class LabelRefinementCodec(Codec):
 
     kind = "label_refine"
 
-    def __init__(self, bits: int, n_classes: int = 10) -> None:
+    def __init__(self, bits: int, n_classes: int = 10, packing: str = "split") -> None:
+        """``packing="split"``: the label in its own ceil(log2 C) bits, 2**(bits - label bits)
+        codewords per class. ``packing="joint"``: one base-(C*S) message with S = 2**bits // C
+        codewords per class, which spends the fractional bit the split form wastes
+        (25 instead of 16 codewords per class at 8 bits)."""
         super().__init__()
+        if packing not in ("split", "joint"):
+            raise ValueError(f"LabelRefinementCodec: packing must be 'split' or 'joint', got {packing!r}")
         if not isinstance(n_classes, int) or isinstance(n_classes, bool) or n_classes < 2:
             raise ValueError(f"LabelRefinementCodec: n_classes must be an integer >= 2, got {n_classes!r}")
         label_bits = math.ceil(math.log2(n_classes))
@@ -68,8 +74,9 @@ class LabelRefinementCodec(Codec):
         self.bits = bits
         self.n_classes = n_classes
         self.label_bits = label_bits
+        self.packing = packing
         self.refine_bits = bits - label_bits
-        self.refine_levels = 1 << self.refine_bits
+        self.refine_levels = (1 << bits) // n_classes if packing == "joint" else 1 << self.refine_bits
         self.symbol_format = SymbolFormat(dim=1, levels=n_classes * self.refine_levels)
         self.classifier = DigitClassifier(n_classes)
         self.classifier.requires_grad_(False)
@@ -81,7 +88,10 @@ class LabelRefinementCodec(Codec):
     # -- config ----------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
         """``{"kind": "label_refine", "bits": ..., "n_classes": ...}``."""
-        return {"kind": self.kind, "bits": self.bits, "n_classes": self.n_classes}
+        config = {"kind": self.kind, "bits": self.bits, "n_classes": self.n_classes}
+        if self.packing != "split":
+            config["packing"] = self.packing
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "LabelRefinementCodec":

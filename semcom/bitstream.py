@@ -30,15 +30,17 @@ def payload_bits(dim: int, levels: int) -> int:
     return math.ceil(dim * math.log2(levels) - 1e-12)
 
 
-def _gray(x: np.ndarray) -> np.ndarray:
+def gray_encode(x):
+    """Index -> Gray code; works on numpy arrays and torch tensors alike."""
     return x ^ (x >> 1)
 
 
-def _inverse_gray(g: np.ndarray, width: int) -> np.ndarray:
-    x = g.copy()
+def gray_decode(g, width: int):
+    """Gray code -> index for codes of ``width`` bits (numpy arrays or torch tensors)."""
+    x = g
     shift = 1
     while shift < width:
-        x ^= x >> shift
+        x = x ^ (x >> shift)
         shift <<= 1
     return x
 
@@ -89,7 +91,7 @@ class BitPacker:
         b = bits_per_symbol(self.levels)
         if b is not None:
             if self.mapping == "gray":
-                idx = _gray(idx)
+                idx = gray_encode(idx)
             shifts = np.arange(b - 1, -1, -1, dtype=np.int64)
             return ((idx[:, :, None] >> shifts) & 1).astype(np.uint8).reshape(len(idx), self.dim * b)
         return _base_l_to_bits(idx, self.levels, self.n_bits)
@@ -112,7 +114,7 @@ class BitPacker:
             weights = 1 << np.arange(b - 1, -1, -1, dtype=np.int64)
             idx = grouped @ weights
             if self.mapping == "gray":
-                idx = _inverse_gray(idx, b)
+                idx = gray_decode(idx, b)
             sym_erased = erased_bits.reshape(n, self.dim, b).any(axis=2)
             invalid = np.zeros(n, bool)
         else:

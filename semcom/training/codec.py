@@ -25,6 +25,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from semcom.bitstream import gray_decode, gray_encode
 from semcom.classifier import DigitClassifier
 from semcom.codecs.base import Codec
 from semcom.codecs.learned import LearnedCodec, LearnedCodecConfig
@@ -76,17 +77,10 @@ def symbol_corruptor(spec: dict, levels: int, generator: torch.Generator) -> Cal
     gray = spec.get("mapping", "natural") == "gray"
 
     def to_code(idx):
-        return idx ^ (idx >> 1) if gray else idx
+        return gray_encode(idx) if gray else idx
 
     def from_code(code):
-        if not gray:
-            return code
-        out = code.clone()
-        shift = 1
-        while shift < bits:
-            out ^= out >> shift
-            shift <<= 1
-        return out
+        return gray_decode(code, bits) if gray else code
 
     if kind == "bsc":
         p = float(spec["p"])

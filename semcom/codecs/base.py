@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -85,3 +86,36 @@ class Codec(nn.Module, ABC):
         if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= self.levels):
             raise ValueError(f"indices must lie in [0, {self.levels}), got range "
                              f"[{int(indices.min())}, {int(indices.max())}]")
+
+
+class FittedCodec(Codec):
+    """Codecs fitted to data (k-means, PCA, label + refinement): a ``fitted`` flag buffer,
+    so unfitted use fails clearly, and the config round trip that rebuilds them from a card."""
+
+    kind: str = ""
+
+    def _init_fitted(self) -> None:
+        self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
+
+    @property
+    def is_fitted(self) -> bool:
+        return bool(self.fitted)
+
+    def _require_fitted(self) -> None:
+        if not self.is_fitted:
+            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(...) or load_state_dict(...)")
+
+    def config(self) -> dict[str, Any]:
+        """``{"kind": ..., **constructor arguments}``; :func:`from_config` rebuilds the codec."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "FittedCodec":
+        args = dict(config)
+        kind = args.pop("kind", cls.kind)
+        if kind != cls.kind:
+            raise ValueError(f"config of kind {kind!r} given to {cls.__name__} (kind {cls.kind!r})")
+        return cls(**args)
+
+    def _device(self) -> torch.device:
+        return self.fitted.device

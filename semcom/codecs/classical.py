@@ -48,7 +48,7 @@ import numpy as np
 import torch
 
 from semcom.bitstream import payload_bits
-from semcom.codecs.base import Codec, SymbolFormat, format_for_bits
+from semcom.codecs.base import Codec, FittedCodec, SymbolFormat, format_for_bits
 
 PIXELS = 28 * 28
 IMAGE_SHAPE = (1, 28, 28)
@@ -196,42 +196,10 @@ def _check_bits(bits: Any, low: int, high: int, what: str) -> int:
     return bits
 
 
-class _FittedCodec(Codec):
-    """Common plumbing: a ``fitted`` flag buffer, config round trip, image checks."""
-
-    kind: str = ""
-
-    def _init_fitted(self) -> None:
-        self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
-
-    @property
-    def is_fitted(self) -> bool:
-        return bool(self.fitted)
-
-    def _require_fitted(self) -> None:
-        if not self.is_fitted:
-            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(...) or load_state_dict(...)")
-
-    def config(self) -> dict[str, Any]:
-        """``{"kind": ..., **constructor arguments}``; :func:`from_config` rebuilds the codec."""
-        raise NotImplementedError
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "_FittedCodec":
-        args = dict(config)
-        kind = args.pop("kind", cls.kind)
-        if kind != cls.kind:
-            raise ValueError(f"config of kind {kind!r} given to {cls.__name__} (kind {cls.kind!r})")
-        return cls(**args)
-
-    def _device(self) -> torch.device:
-        return self.fitted.device
-
-
 # ---------------------------------------------------------------------------------------
 # k-means vector quantizer
 # ---------------------------------------------------------------------------------------
-class KMeansVQCodec(_FittedCodec):
+class KMeansVQCodec(FittedCodec):
     """Full-image vector quantizer: K = 2**bits codewords in pixel space, one symbol of K levels."""
 
     kind = "kmeans"
@@ -298,7 +266,7 @@ def lloyd_max(values: torch.Tensor, levels: int, max_iterations: int = 300,
     return centers, it
 
 
-class PCAScalarCodec(_FittedCodec):
+class PCAScalarCodec(FittedCodec):
     """PCA to ``components`` coefficients, each quantized to ``levels`` Lloyd-Max values.
 
     Symbol format (dim=components, levels); ``payload_bits(components, levels)`` must equal

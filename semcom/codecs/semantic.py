@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from semcom.classifier import DigitClassifier
-from semcom.codecs.base import Codec, SymbolFormat
+from semcom.codecs.base import FittedCodec, SymbolFormat
 
 PIXELS = 28 * 28
 IMAGE_SHAPE = (1, 28, 28)
@@ -50,7 +50,7 @@ def _class_seed(seed: int, label: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(label)]).generate_state(1)[0])
 
 
-class LabelRefinementCodec(Codec):
+class LabelRefinementCodec(FittedCodec):
     """Label (from the classifier) + per-class k-means refinement, as one joint symbol."""
 
     kind = "label_refine"
@@ -83,7 +83,7 @@ class LabelRefinementCodec(Codec):
         self.classifier.eval()
         # codebook[label * S + r] = codeword r of class ``label``
         self.register_buffer("codebook", torch.zeros(self.symbol_format.levels, PIXELS))
-        self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
+        self._init_fitted()
 
     # -- config ----------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
@@ -92,22 +92,6 @@ class LabelRefinementCodec(Codec):
         if self.packing != "split":
             config["packing"] = self.packing
         return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "LabelRefinementCodec":
-        args = dict(config)
-        kind = args.pop("kind", cls.kind)
-        if kind != cls.kind:
-            raise ValueError(f"config of kind {kind!r} given to {cls.__name__} (kind {cls.kind!r})")
-        return cls(**args)
-
-    @property
-    def is_fitted(self) -> bool:
-        return bool(self.fitted)
-
-    def _require_fitted(self) -> None:
-        if not self.is_fitted:
-            raise RuntimeError("LabelRefinementCodec is not fitted: call fit(...) or load_state_dict(...)")
 
     def train(self, mode: bool = True) -> "LabelRefinementCodec":
         """The classifier stays in eval mode (no dropout) whatever the codec's mode."""

@@ -46,14 +46,23 @@ def main(ctx: click.Context, debug: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s")
 
 
+def _scenario_options(command):
+    """The scenario argument and the data, results and store folders that run and compare share."""
+    for decorator in reversed([
+        click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path)),
+        click.option("--data", "data_path", type=click.Path(file_okay=False, path_type=Path),
+                     help="Folder holding the dataset's IDX files (overrides dataset.path and SEMCOM_DATA)."),
+        click.option("--results", "results_root", type=click.Path(file_okay=False, path_type=Path),
+                     help="Root folder for results (default: output.dir of the scenario, 'results')."),
+        click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
+                     help="Model store folder (default: store.path, SEMCOM_STORE or ~/.cache/semcom/models)."),
+    ]):
+        command = decorator(command)
+    return command
+
+
 @main.command()
-@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--data", "data_path", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder holding the dataset's IDX files (overrides dataset.path and SEMCOM_DATA).")
-@click.option("--results", "results_root", type=click.Path(file_okay=False, path_type=Path),
-              help="Root folder for results (default: output.dir of the scenario, 'results').")
-@click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
-              help="Model store folder (default: store.path, SEMCOM_STORE or ~/.cache/semcom/models).")
+@_scenario_options
 @click.option("--retrain", is_flag=True, help="Train models even when stored ones exist.")
 @click.option("--fresh", is_flag=True, help="Start a separate run folder instead of resuming this scenario's run.")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
@@ -83,12 +92,7 @@ def run(scenario_file: Path, data_path: Path | None, results_root: Path | None, 
 
 
 @main.command()
-@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--data", "data_path", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder holding the dataset's IDX files.")
-@click.option("--results", "results_root", type=click.Path(file_okay=False, path_type=Path),
-              help="Root folder for results (default: output.dir of the scenario).")
-@click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path), help="Model store folder.")
+@_scenario_options
 @click.option("--channel", default=None, help="Channel setting to compare at (default: the clean one).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def compare(scenario_file: Path, data_path: Path | None, results_root: Path | None, store_path: Path | None,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -170,10 +170,19 @@ def critic_loss(
     and, per band, ``"w_<band>"`` (the Wasserstein estimate E h(X) - E h(X_hat)) and
     ``"gp_<band>"``.
     """
+    total, info = _critic_loss(critics, real, fake, gp_lambda, generator)
+    return total, _floats(info)
+
+
+def _critic_loss(
+    critics: CriticSet, real: torch.Tensor, fake: torch.Tensor, gp_lambda: float,
+    generator: torch.Generator | None,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """:func:`critic_loss` with detached 0-d tensors as logs (no device sync per value)."""
     fake = fake.detach()
     real_views, fake_views = critics.views(real.detach()), critics.views(fake)
     total = real.new_zeros(())
-    info: dict[str, float] = {}
+    info: dict[str, torch.Tensor] = {}
     for band in critics.bands:
         rv, fv = real_views[band], fake_views[band]
         n = rv.shape[0]
@@ -185,9 +194,17 @@ def critic_loss(
         interpolates = _interpolate(rv, fv, generator)
         gp = _penalty_from(critic(interpolates), interpolates)
         total = total - w + gp_lambda * gp
-        info[f"w_{band}"] = float(w.detach())
-        info[f"gp_{band}"] = float(gp.detach())
+        info[f"w_{band}"] = w.detach()
+        info[f"gp_{band}"] = gp.detach()
     return total, info
+
+
+def _floats(info: dict[str, torch.Tensor]) -> dict[str, float]:
+    """One device-to-host copy for all logged values instead of one sync per value."""
+    if not info:
+        return {}
+    values = torch.stack([v.reshape(()).float() for v in info.values()]).tolist()
+    return dict(zip(info, values))
 
 
 def generator_adversarial_loss(
@@ -199,12 +216,19 @@ def generator_adversarial_loss(
     computed without a graph, but kept so each logged ``"adv_<band>"`` is the Wasserstein
     estimate. Bands with weight 0 are skipped.
     """
+    total, info = _generator_adversarial_loss(critics, real, fake, weights)
+    return total, _floats(info)
+
+
+def _generator_adversarial_loss(
+    critics: CriticSet, real: torch.Tensor, fake: torch.Tensor, weights: AdversarialWeights,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     bands = weights.active_bands
     missing = [b for b in bands if b not in critics.bands]
     if missing:
         raise ValueError(f"weights name band(s) {missing} but the critic set has only {critics.bands}")
     total = fake.new_zeros(())
-    info: dict[str, float] = {}
+    info: dict[str, torch.Tensor] = {}
     if not bands:
         return total, info
     with torch.no_grad():
@@ -216,7 +240,7 @@ def generator_adversarial_loss(
             h_real = critic(real_views[band]).mean()
         adv = h_real - critic(fake_views[band]).mean()
         total = total + weights.bands[band] * adv
-        info[f"adv_{band}"] = float(adv.detach())
+        info[f"adv_{band}"] = adv.detach()
     return total, info
 
 
@@ -261,8 +285,16 @@ def adversarial_step(
     critic_steps: int,
     gp_lambda: float,
     generator: torch.Generator | None = None,
+    corrupt: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    extra_terms: Callable[[torch.Tensor], list[torch.Tensor]] | None = None,
 ) -> dict[str, float]:
     """One iteration of Algorithm 1 on batch ``x``: critic updates, then one generator update.
+
+    This is the training step of every learned codec (``semcom.training.codec``): with no
+    weighted band ("only compression") the critic updates are skipped and it is a plain
+    ``lambda_mse * MSE`` step. ``corrupt`` (a training channel on the symbols) goes to the
+    codec's forward; ``extra_terms(x_hat)`` lists further generator terms (deep features,
+    cross-entropy), added in order before the adversarial ones.
 
     The codec's training-path reconstruction ``x_hat = codec(x)`` is computed ONCE, with its
     graph: the codec does not change during the critic updates, so each critic update uses
@@ -273,41 +305,45 @@ def adversarial_step(
     MSE training does. (With the stochastic "soft"/"noise" quantizer modes, all critic
     updates of one batch see the same noise draw.)
 
-    Generator loss: ``lambda_mse * MSE(x_hat, x) + sum_b lambda_b * (E h_b(X) - E h_b(X_hat))``;
-    critic weights get no gradient from it. With no weighted band ("only compression") the
-    critic updates are skipped and this is a plain ``lambda_mse * MSE`` step.
+    Generator loss: ``lambda_mse * MSE(x_hat, x) [+ extra] + sum_b lambda_b * (E h_b(X) - E h_b(X_hat))``;
+    critic weights get no gradient from it.
 
-    Returns floats: ``loss_gen``, ``mse``, ``loss_critic`` (last critic update),
-    ``w_estimate`` (sum over bands of E h(X) - E h(X_hat) from the generator pass, i.e. with
-    the updated critics), and per band ``w_<band>``/``gp_<band>`` (last critic update) and
-    ``adv_<band>`` (generator pass).
+    Returns floats (one device sync per step): ``loss_gen``, ``mse``, ``loss_critic`` (last
+    critic update), ``w_estimate`` (sum over bands of E h(X) - E h(X_hat) from the generator
+    pass, i.e. with the updated critics), and per band ``w_<band>``/``gp_<band>`` (last
+    critic update) and ``adv_<band>`` (generator pass).
     """
     if critic_steps < 0:
         raise ValueError(f"critic_steps must be >= 0, got {critic_steps}")
     adversarial = bool(weights.active_bands)
     if adversarial and opt_critic is None and critic_steps > 0:
         raise ValueError("adversarial weights need a critic optimizer (see make_optimizers)")
-    x_hat = codec(x)
-    out: dict[str, float] = {"loss_critic": 0.0}
+    x_hat = codec(x) if corrupt is None else codec(x, corrupt=corrupt)
+    logs: dict[str, torch.Tensor] = {"loss_critic": x.new_zeros(())}
     if adversarial and critic_steps > 0:
         assert opt_critic is not None
         fake = x_hat.detach()
         for _ in range(critic_steps):
-            loss_c, info = critic_loss(critics, x, fake, gp_lambda, generator)
+            loss_c, info = _critic_loss(critics, x, fake, gp_lambda, generator)
             opt_critic.zero_grad(set_to_none=True)
             loss_c.backward()
             opt_critic.step()
-        out["loss_critic"] = float(loss_c.detach())
-        out.update(info)
+        logs["loss_critic"] = loss_c.detach()
+        logs.update(info)
     mse = F.mse_loss(x_hat, x)
+    loss_gen = weights.lambda_mse * mse
+    for term in extra_terms(x_hat) if extra_terms is not None else ():
+        loss_gen = loss_gen + term
     with _frozen(critics):
-        adv, adv_info = generator_adversarial_loss(critics, x, x_hat, weights)
-        loss_gen = weights.lambda_mse * mse + adv
+        adv_info: dict[str, torch.Tensor] = {}
+        if adversarial:
+            adv, adv_info = _generator_adversarial_loss(critics, x, x_hat, weights)
+            loss_gen = loss_gen + adv
         opt_gen.zero_grad(set_to_none=True)
         loss_gen.backward()
     opt_gen.step()
-    out.update(adv_info)
-    out["loss_gen"] = float(loss_gen.detach())
-    out["mse"] = float(mse.detach())
-    out["w_estimate"] = sum(v for k, v in adv_info.items() if k.startswith("adv_"))
-    return out
+    logs.update(adv_info)
+    logs["loss_gen"] = loss_gen.detach()
+    logs["mse"] = mse.detach()
+    logs["w_estimate"] = sum(adv_info.values(), x.new_zeros(()))
+    return _floats(logs)

@@ -30,7 +30,7 @@ from semcom.classifier import DigitClassifier
 from semcom.codecs.base import Codec
 from semcom.codecs.learned import LearnedCodec, LearnedCodecConfig
 from semcom.progress import Progress, log
-from semcom.training.adversarial import AdversarialWeights, CriticSet, critic_loss, generator_adversarial_loss
+from semcom.training.adversarial import AdversarialWeights, CriticSet, adversarial_step
 from semcom.training.common import TrainConfig, iterate_batches, resolve_device, seed_everything, set_lr
 
 OBJECTIVES = ("mse", "deep_feature", "adversarial", "task_aware")
@@ -178,6 +178,24 @@ def train_codec(
         start_epoch = int(state["epoch"])
         if progress:
             log(f"{label}: resuming from checkpoint after epoch {start_epoch}")
+
+    def task_terms(x: torch.Tensor, y: torch.Tensor | None) -> Callable[[torch.Tensor], list[torch.Tensor]] | None:
+        """The classifier-based generator terms (deep features, cross-entropy) for one batch."""
+        if not weights.needs_classifier:
+            return None
+
+        def terms(x_hat: torch.Tensor) -> list[torch.Tensor]:
+            out = []
+            if weights.lambda_feature > 0:
+                with torch.no_grad():
+                    target = classifier.embed(x)  # type: ignore[union-attr]
+                out.append(weights.lambda_feature * F.mse_loss(classifier.embed(x_hat), target))  # type: ignore[union-attr]
+            if weights.lambda_ce > 0:
+                out.append(weights.lambda_ce * F.cross_entropy(classifier(x_hat), y))  # type: ignore[misc]
+            return out
+
+        return terms
+
     train_x = train_x.to(device)
     train_y = train_y.to(device) if train_y is not None else None
     for epoch in range(start_epoch, train.epochs):
@@ -192,38 +210,14 @@ def train_codec(
         sums = {"loss": 0.0, "mse": 0.0, "critic_loss": 0.0, "w_estimate": 0.0}
         for batch in iterate_batches(len(train_x), train.batch_size, gen):
             x = train_x[batch]
-            x_hat = codec(x, corrupt=corrupt)
-            if opt_critic is not None:
-                fake = x_hat.detach()
-                for _ in range(train.critic_steps):
-                    loss_c, _ = critic_loss(critics, x, fake, train.gp_lambda, gen)
-                    opt_critic.zero_grad(set_to_none=True)
-                    loss_c.backward()
-                    opt_critic.step()
-                sums["critic_loss"] += loss_c.item()
-            mse = F.mse_loss(x_hat, x)
-            loss = weights.lambda_mse * mse
-            if weights.lambda_feature > 0:
-                with torch.no_grad():
-                    target = classifier.embed(x)  # type: ignore[union-attr]
-                loss = loss + weights.lambda_feature * F.mse_loss(classifier.embed(x_hat), target)  # type: ignore[union-attr]
-            if weights.lambda_ce > 0:
-                loss = loss + weights.lambda_ce * F.cross_entropy(classifier(x_hat), train_y[batch])  # type: ignore[index,misc]
-            if opt_critic is not None:
-                for p in critics.parameters():
-                    p.requires_grad_(False)
-                adv, info = generator_adversarial_loss(critics, x, x_hat, weights.adversarial)
-                loss = loss + adv
-                sums["w_estimate"] += sum(info.values())  # unweighted sum over bands of E h(X) - E h(X_hat)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if opt_critic is not None:
-                for p in critics.parameters():
-                    p.requires_grad_(True)
-            sums["loss"] += loss.item()
-            sums["mse"] += mse.item()
-            bar.update(postfix=f"loss {loss.item():.5f}")
+            out = adversarial_step(codec, critics, opt, opt_critic, x, weights.adversarial,
+                                   critic_steps=train.critic_steps, gp_lambda=train.gp_lambda, generator=gen,
+                                   corrupt=corrupt, extra_terms=task_terms(x, train_y[batch] if train_y is not None else None))
+            sums["loss"] += out["loss_gen"]
+            sums["mse"] += out["mse"]
+            sums["critic_loss"] += out["loss_critic"]
+            sums["w_estimate"] += out["w_estimate"]  # unweighted sum over bands of E h(X) - E h(X_hat)
+            bar.update(postfix=f"loss {out['loss_gen']:.5f}")
         metrics = evaluate_codec(codec, val_x, val_y, classifier)
         dt = time.perf_counter() - t0
         for k, v in sums.items():

@@ -1,6 +1,5 @@
 """The Dask executor computes exactly what the local one does."""
 
-import csv
 
 import pytest
 
@@ -8,37 +7,12 @@ from semcom.runner import run_scenario
 from semcom.scenario import load_scenario
 from semcom.store import ModelStore
 
+from helpers import metrics_rows, tiny_scenario
+
 distributed = pytest.importorskip("distributed")
 
-SCENARIO = """
-name = "dask"
-seeds = [0, 1]
-[dataset]
-train_limit = 400
-test_limit = 300
-[classifier]
-epochs = 1
-[[codecs]]
-name = "c"
-bits = [4, 6]
-width = 8
-[codecs.train]
-epochs = 1
-[[channels]]
-kind = "bsc"
-p = [0.0, 0.05]
-[[channels]]
-kind = "bec"
-epsilon = [0.1]
-[output]
-plots = false
-examples = 2
-"""
-
-
-def _rows(run_dir):
-    with open(run_dir / "metrics.csv") as f:
-        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(f)]
+SCENARIO = tiny_scenario("dask", seeds=[0, 1], train_limit=400, test_limit=300, bits=[4, 6], levels=None, device=None,
+                         bsc=[0.0, 0.05], bec=[0.1])
 
 
 def test_dask_local_cluster_matches_local_executor(tmp_path, mnist_dir):
@@ -52,5 +26,5 @@ def test_dask_local_cluster_matches_local_executor(tmp_path, mnist_dir):
                          progress=False)
     remote = run_scenario(scenario, data_path=mnist_dir, results_root=tmp_path / "dask", store=store,
                           progress=False, executor=DaskExecutor(n_workers=2))
-    assert _rows(local.run_dir) == _rows(remote.run_dir)
-    assert len(_rows(remote.run_dir)) == 1 + 2 * 3 * 2
+    assert metrics_rows(local.run_dir) == metrics_rows(remote.run_dir)
+    assert len(metrics_rows(remote.run_dir)) == 1 + 2 * 3 * 2

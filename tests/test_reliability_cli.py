@@ -11,7 +11,6 @@ import gzip
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,40 +20,11 @@ from semcom.runner import run_scenario
 from semcom.scenario import load_scenario
 from semcom.store import ModelStore, file_sha256
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import run_cli, tiny_scenario
 
-TINY = """
-name = "cli-tiny"
-seeds = [0]
-device = "cpu"
-[dataset]
-train_limit = 300
-test_limit = 200
-[classifier]
-epochs = 1
-[[codecs]]
-name = "c"
-bits = 4
-levels = 4
-width = 8
-[codecs.train]
-epochs = 1
-[[channels]]
-kind = "bsc"
-p = [0.0, 0.05]
-[output]
-plots = false
-examples = 2
-"""
+TINY = tiny_scenario("cli-tiny")
 
 BROKEN = TINY.replace("[classifier]\n", "[classifier]\nepochz = 3\n")
-
-
-def semcom(*args: str, tmp: Path, timeout: int = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SEMCOM_STORE": str(tmp / "store"), "XDG_CACHE_HOME": str(tmp / "cache")}
-    env.pop("SEMCOM_DATA", None)
-    return subprocess.run([sys.executable, "-m", "semcom.cli", *args], capture_output=True, text=True, cwd=REPO,
-                          env=env, timeout=timeout)
 
 
 def error_line(res: subprocess.CompletedProcess) -> str:
@@ -74,7 +44,7 @@ def tmp(tmp_path_factory):
 def test_broken_scenario_run_is_one_line_exit_2(tmp):
     path = tmp / "broken.toml"
     path.write_text(BROKEN)
-    res = semcom("run", str(path), "--results", str(tmp / "results"), tmp=tmp)
+    res = run_cli("run", str(path), "--results", str(tmp / "results"), tmp=tmp)
     assert res.returncode == 2, res.stderr
     assert res.stderr.count("\n") == 1 and res.stderr.endswith("\n"), res.stderr  # exactly one line
     assert res.stderr.startswith(f"error: {path}: classifier.epochz: unknown key"), res.stderr
@@ -85,7 +55,7 @@ def test_broken_scenario_run_is_one_line_exit_2(tmp):
 def test_debug_flag_shows_the_traceback(tmp):
     path = tmp / "broken.toml"
     path.write_text(BROKEN)
-    res = semcom("--debug", "check", str(path), tmp=tmp)
+    res = run_cli("--debug", "check", str(path), tmp=tmp)
     assert res.returncode != 0
     assert "Traceback (most recent call last)" in res.stderr, res.stderr
     assert "ScenarioError" in res.stderr and "classifier.epochz: unknown key" in res.stderr
@@ -123,7 +93,7 @@ def test_corrupted_model_file_is_refused_not_retrained(tmp, trained, mnist_dir):
     weights.write_bytes(bytes(data))
     card_before = card_path.read_bytes()
 
-    res = semcom("run", str(scenario), "--data", str(mnist_dir), "--results", str(tmp / "again"), "--quiet",
+    res = run_cli("run", str(scenario), "--data", str(mnist_dir), "--results", str(tmp / "again"), "--quiet",
                  tmp=tmp)
     assert res.returncode == 2, res.stderr[-3000:]
     line = error_line(res)

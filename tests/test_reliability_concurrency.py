@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,43 +18,15 @@ import pytest
 
 from semcom.store import ModelStore, file_sha256
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO, cli_env, semcom_command, tiny_scenario
 
-SCENARIO = """
-name = "race"
-seeds = [0, 1, 2, 3]
-device = "cpu"
-[dataset]
-train_limit = 300
-test_limit = 200
-[classifier]
-epochs = 1
-[[codecs]]
-name = "c"
-bits = 4
-levels = 4
-width = 8
-[codecs.train]
-epochs = 1
-[[channels]]
-kind = "bsc"
-p = [0.0, 0.02, 0.05, 0.1]
-[[channels]]
-kind = "bec"
-epsilon = [0.1, 0.3]
-[output]
-plots = false
-examples = 2
-"""
+SCENARIO = tiny_scenario("race", seeds=[0, 1, 2, 3], bsc=[0.0, 0.02, 0.05, 0.1], bec=[0.1, 0.3])
 N_POINTS = 1 * 6 * 4
 LOCKED = "another semcom process is writing this run"
 
 
 def _start(args: list[str], tmp: Path) -> subprocess.Popen:
-    env = {**os.environ, "SEMCOM_STORE": str(tmp / "store"), "XDG_CACHE_HOME": str(tmp / "cache"),
-           "OMP_NUM_THREADS": "1"}
-    env.pop("SEMCOM_DATA", None)
-    return subprocess.Popen([sys.executable, "-m", "semcom.cli", *args], cwd=REPO, env=env,
+    return subprocess.Popen(semcom_command(*args), cwd=REPO, env=cli_env(tmp, OMP_NUM_THREADS="1"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

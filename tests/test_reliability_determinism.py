@@ -20,36 +20,11 @@ from semcom.runner import run_scenario
 from semcom.scenario import load_scenario
 from semcom.store import ModelStore, file_sha256
 
-SCENARIO = """
-name = "determinism"
-seeds = [0, 3]
-device = "cpu"
-[dataset]
-train_limit = 200
-test_limit = 100
-[classifier]
-epochs = 1
-batch_size = 64
-[[codecs]]
-name = "c"
-bits = 4
-levels = 4
-width = 8
-[codecs.train]
-epochs = 1
-batch_size = 32
-[[channels]]
-kind = "bsc"
-p = [0.0, 0.05]
-[[channels]]
-kind = "bec"
-epsilon = [0.2]
-[receiver]
-erasure_policy = "mode"
-[output]
-plots = false
-examples = 3
-"""
+from helpers import tiny_scenario
+
+SCENARIO = tiny_scenario("determinism", seeds=[0, 3], train_limit=200, test_limit=100,
+                         classifier="batch_size = 64", codec_train="batch_size = 32", bsc=[0.0, 0.05], bec=[0.2],
+                         receiver='erasure_policy = "mode"', examples=3)
 
 COMMAND = "semcom run determinism.toml --fresh"
 FILE_OF_ROLE = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",

@@ -1,12 +1,10 @@
 """Interrupted sweeps resume: no point computed twice, none lost, same final results."""
 
-import csv
 import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -15,38 +13,10 @@ from semcom.runner import run_scenario
 from semcom.scenario import load_scenario
 from semcom.store import ModelStore
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO, metrics_rows, tiny_scenario
 
-SCENARIO = """
-name = "resume"
-seeds = [0, 1, 2, 3, 4]
-[dataset]
-train_limit = 600
-test_limit = 500
-[classifier]
-epochs = 1
-[[codecs]]
-name = "c"
-bits = 6
-levels = 4
-width = 8
-[codecs.train]
-epochs = 1
-[[channels]]
-kind = "bsc"
-p = [0.0, 0.01, 0.02, 0.05, 0.1, 0.2]
-[[channels]]
-kind = "bec"
-epsilon = [0.05, 0.1, 0.3, 0.5]
-[output]
-plots = false
-examples = 2
-"""
-
-
-def _rows(run_dir: Path) -> list[dict]:
-    with open(run_dir / "metrics.csv") as f:
-        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(f)]
+SCENARIO = tiny_scenario("resume", seeds=[0, 1, 2, 3, 4], train_limit=600, test_limit=500, bits=6, device=None,
+                         bsc=[0.0, 0.01, 0.02, 0.05, 0.1, 0.2], bec=[0.05, 0.1, 0.3, 0.5])
 
 
 @pytest.fixture()
@@ -88,8 +58,8 @@ def test_interrupted_sweep_resumes_to_identical_results(setup, mnist_dir, monkey
     resumed = run_scenario(scenario, data_path=mnist_dir, results_root=tmp / "cut", store=store, progress=False)
     assert counted["n"] == 50 - 12  # only the missing points were computed
     assert resumed.run_dir == run_dir
-    assert _rows(resumed.run_dir) == _rows(reference.run_dir)
-    ids = [r["codec"] + r["channel"] + r["seed"] for r in _rows(resumed.run_dir)]
+    assert metrics_rows(resumed.run_dir) == metrics_rows(reference.run_dir)
+    ids = [r["codec"] + r["channel"] + r["seed"] for r in metrics_rows(resumed.run_dir)]
     assert len(ids) == len(set(ids)) == 51  # 50 points + the original-images row
 
 
@@ -114,7 +84,7 @@ def test_kill_9_mid_sweep_then_rerun_matches(setup, mnist_dir):
     assert 0 < done_before < 50, "the kill should land mid-sweep"
     res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert _rows(journal.parent) == _rows(reference.run_dir)
+    assert metrics_rows(journal.parent) == metrics_rows(reference.run_dir)
 
 
 def test_concurrent_writer_is_refused(setup, mnist_dir):

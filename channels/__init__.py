@@ -9,7 +9,7 @@ erasure mask. All sampling is vectorized over the whole batch.
 
 __version__ = "0.1.0"
 
-from ._base import Channel, Received
+from ._base import Channel, Received, check_bits
 from ._errors import ChannelParameterError
 from ._functions import binary_entropy, q_function
 from .awgn import AWGN
@@ -32,6 +32,7 @@ __all__ = [
     "PacketErasure",
     "Received",
     "binary_entropy",
+    "check_bits",
     "make",
     "q_function",
 ]

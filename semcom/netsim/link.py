@@ -77,6 +77,8 @@ import math
 import numpy as np
 import simpy
 
+import channels
+
 from .config import LinkConfig
 from .crc import crc_bits, crc_check
 from .outcome import LinkOutcome
@@ -95,23 +97,13 @@ def generation_times(n: int, cfg: LinkConfig, rng: np.random.Generator) -> np.nd
 
 
 def _check_payload(payload_bits: object) -> np.ndarray:
-    if not isinstance(payload_bits, np.ndarray):
-        raise TypeError(
-            f"simulate_link: payload_bits must be a numpy array, got {type(payload_bits).__name__}"
-        )
-    if payload_bits.ndim != 2 or payload_bits.shape[1] < 1:
+    """The channels' own bit check (numpy array, integer/bool, only 0 and 1), then the (N, n_bits) shape."""
+    bits = channels.check_bits("simulate_link: payload_bits", payload_bits)
+    if bits.ndim != 2 or bits.shape[1] < 1:
         raise ValueError(
-            f"simulate_link: payload_bits must have shape (N, n_bits) with n_bits >= 1, "
-            f"got {payload_bits.shape}"
+            f"simulate_link: payload_bits must have shape (N, n_bits) with n_bits >= 1, got {bits.shape}"
         )
-    if payload_bits.dtype != np.bool_ and not np.issubdtype(payload_bits.dtype, np.integer):
-        raise TypeError(
-            f"simulate_link: payload_bits must be integer or bool, got {payload_bits.dtype}"
-        )
-    bits = np.ascontiguousarray(payload_bits, dtype=np.uint8)
-    if bits.size and (bits.max() > 1 or (payload_bits.min() < 0)):
-        raise ValueError("simulate_link: payload_bits must contain only 0 and 1")
-    return bits
+    return np.ascontiguousarray(bits, dtype=np.uint8)
 
 
 def _header(seq: np.ndarray, header_bits: int) -> np.ndarray:

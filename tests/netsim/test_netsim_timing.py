@@ -115,6 +115,12 @@ def test_bad_payload_is_rejected():
         run(np.full((3, 8), 2, np.uint8), cfg)
     with pytest.raises(ValueError, match=r"\(N, n_bits\)"):
         run(np.zeros(8, np.uint8), cfg)
+    with pytest.raises(ValueError, match=r"payload_bits: bits must contain only 0 and 1, got value -1"):
+        run(np.full((2, 8), -1, np.int8), cfg)
+    with pytest.raises(TypeError, match=r"payload_bits: bits must have an integer or bool dtype, got float64"):
+        run(np.full((2, 8), 0.5), cfg)
+    with pytest.raises(TypeError, match=r"payload_bits: bits must be a numpy array"):
+        run([[0, 1]], cfg)
     with pytest.raises(TypeError, match="Generator"):
         simulate_link(payload(2), channels.make("clean"), cfg, 0)
 

@@ -19,6 +19,7 @@ import channels
 from semcom.bitstream import MAPPINGS
 from semcom.codecs.base import SymbolFormat, format_for_bits
 from semcom.codecs.quantizer import TRAIN_MODES
+from semcom.training.adversarial import MSE_REDUCTIONS
 from semcom.config import ConfigError, build, check, non_negative, one_of, positive
 from semcom.errors import ScenarioError
 from semcom.training.classifier import ClassifierTrainConfig
@@ -100,6 +101,7 @@ class CodecSection:
     quantizer: str = field(default="ste", metadata=one_of(*TRAIN_MODES))
     sigma: float | None = field(default=None, metadata=check(lambda v: v > 0, "a positive number"))
     lambda_mse: float | None = field(default=None, metadata=check(lambda v: v >= 0, "a number >= 0"))
+    mse_reduction: str | None = field(default=None, metadata=one_of(*MSE_REDUCTIONS))
     lambda_feature: float | None = field(default=None, metadata=check(lambda v: v >= 0, "a number >= 0"))
     lambda_ce: float | None = field(default=None, metadata=check(lambda v: v >= 0, "a number >= 0"))
     train_channel: dict | None = field(default=None, metadata=check(
@@ -182,6 +184,9 @@ class CodecSection:
         if preset is not None and preset.bands:
             extra["preset"] = self.preset
             extra["bands"] = dict(preset.bands)
+        reduction = self.mse_reduction or (preset.mse_reduction if preset is not None else "mean")
+        if reduction != "mean":
+            extra["mse_reduction"] = reduction
         if self.train_channel is not None:
             extra["train_channel"] = dict(self.train_channel)
         return TrainConfig(device=device, train_limit=train_limit, extra=extra, **asdict(self.train))

@@ -62,6 +62,38 @@ def test_presets_are_the_papers():
     assert PRESETS["NA2"].bands == {"LL": 0.0025, "LH": 0.0035, "HL": 0.0035, "HH": 0.0035}
     assert PRESETS["NA3"].bands == {"LL": 0.0025, "LH": 0.05, "HL": 0.05, "HH": 0.05}
     assert PRESETS["wgan"].bands == {"image": 0.0005}
+    # the Haar presets weigh the MSE summed over the image (see AdversarialWeights)
+    assert {n: p.mse_reduction for n, p in PRESETS.items()} == {
+        "only_compression": "mean", "NA1": "sum", "NA2": "sum", "NA3": "sum", "wgan": "mean"}
+
+
+def test_summed_mse_is_784_times_the_per_pixel_mean(images):
+    x, x_hat = images[:8], images[8:16]
+    mse = torch.nn.functional.mse_loss(x_hat, x)
+    per_image_sums = ((x_hat - x) ** 2).sum(dim=(1, 2, 3)).mean()
+    summed = AdversarialWeights(0.001, {}, "sum").distortion(mse, x)
+    assert float(summed) == pytest.approx(0.001 * float(per_image_sums), rel=1e-5)
+    assert float(AdversarialWeights(0.001, {}).distortion(mse, x)) == pytest.approx(0.001 * float(mse), rel=1e-7)
+    with pytest.raises(ValueError, match="mse_reduction"):
+        AdversarialWeights(1.0, {}, "median")
+
+
+def test_mse_reduction_changes_the_generator_step(images):
+    """Same seed, same batch: the summed MSE puts more weight on distortion, so the codec moves differently."""
+    outs = []
+    for reduction in ("mean", "sum"):
+        torch.manual_seed(0)
+        codec, critics = tiny_codec(), CriticSet(BANDS, width=8)
+        opt_gen, opt_critic = make_optimizers(codec, critics, 0.001, 0.001)
+        out = adversarial_step(codec, critics, opt_gen, opt_critic, images[:32],
+                               AdversarialWeights(0.001, dict(PRESETS["NA2"].bands), reduction),
+                               critic_steps=1, gp_lambda=10.0, generator=torch.Generator().manual_seed(0))
+        outs.append((out, [p.detach().clone() for p in codec.parameters()]))
+    (mean_out, mean_params), (sum_out, sum_params) = outs
+    assert mean_out["mse"] == sum_out["mse"]  # the reported MSE is eq. 4 either way
+    expected = 0.001 * 784 * sum_out["mse"] + sum(PRESETS["NA2"].bands[b] * sum_out[f"adv_{b}"] for b in BANDS)
+    assert sum_out["loss_gen"] == pytest.approx(expected, rel=1e-4)
+    assert any(not torch.equal(a, b) for a, b in zip(mean_params, sum_params))
 
 
 def test_weights_reject_unknown_bands():

@@ -55,6 +55,7 @@ def test_minimal_scenario_defaults_and_sweep_expansion(tmp_path):
         (BASE.replace('bits = 8', 'bits = 8\n[codecs.train]\nepoch = 3'), "codecs[0].train.epoch", "unknown key"),
         ("seeds = 3\n" + BASE, "seeds", "expected a list"),
         (BASE.replace('name = "t"', 'name = "a b"'), "name", "letters"),
+        (BASE.replace('bits = 8', 'bits = 8\nmse_reduction = "max"'), "codecs[0].mse_reduction", "one of"),
     ],
 )
 def test_bad_scenarios_name_file_and_key(tmp_path, mutation, key, expect):
@@ -114,6 +115,16 @@ def test_rate_list_expands_into_one_codec_per_rate(tmp_path):
     assert [c.symbol_format.dim for c in sc.codec_list] == [2, 4, 6]
     with pytest.raises(ScenarioError, match=r"codecs\[0\]\.bits: .*bits=5"):
         load_scenario(write(tmp_path, BASE.replace("bits = 8", "bits = [4, 5]")))
+
+
+def test_haar_presets_train_on_the_summed_mse_unless_told_otherwise(tmp_path):
+    adversarial = BASE.replace('bits = 8', 'bits = 8\nobjective = "adversarial"\npreset = "NA2"')
+    extra = load_scenario(write(tmp_path, adversarial)).codec_list[0].train_config("cpu", 0).extra
+    assert extra["mse_reduction"] == "sum" and extra["lambda_mse"] == 0.001
+    literal = adversarial.replace('preset = "NA2"', 'preset = "NA2"\nmse_reduction = "mean"')
+    assert "mse_reduction" not in load_scenario(write(tmp_path, literal)).codec_list[0].train_config("cpu", 0).extra
+    # models trained before the option existed keep their store keys: "mean" is never written
+    assert load_scenario(write(tmp_path, BASE)).codec_list[0].train_config("cpu", 0).extra == {"lambda_mse": 1.0}
 
 
 def test_link_section_sweeps_and_validates(tmp_path):

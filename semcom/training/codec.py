@@ -45,6 +45,7 @@ class Objective:
     lambda_ce: float = 0.0
     bands: dict[str, float] = field(default_factory=dict)
     train_channel: dict | None = None
+    mse_reduction: str = "mean"
 
     @classmethod
     def from_extra(cls, extra: dict) -> "Objective":
@@ -52,7 +53,8 @@ class Objective:
                    lambda_feature=float(extra.get("lambda_feature", 0.0)),
                    lambda_ce=float(extra.get("lambda_ce", 0.0)),
                    bands={k: float(v) for k, v in extra.get("bands", {}).items()},
-                   train_channel=extra.get("train_channel"))
+                   train_channel=extra.get("train_channel"),
+                   mse_reduction=str(extra.get("mse_reduction", "mean")))
 
     @property
     def needs_classifier(self) -> bool:
@@ -60,7 +62,7 @@ class Objective:
 
     @property
     def adversarial(self) -> AdversarialWeights:
-        return AdversarialWeights(self.lambda_mse, self.bands)
+        return AdversarialWeights(self.lambda_mse, self.bands, self.mse_reduction)
 
 
 def symbol_corruptor(spec: dict, levels: int, generator: torch.Generator) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -103,13 +103,16 @@ class CodecSection:
     lambda_mse: float | None = field(default=None, metadata=check(lambda v: v >= 0, "a number >= 0"))
     mse_reduction: str | None = field(default=None, metadata=one_of(*MSE_REDUCTIONS))
     lambda_feature: float | None = field(default=None, metadata=check(lambda v: v >= 0, "a number >= 0"))
-    lambda_ce: float | None = field(default=None, metadata=check(lambda v: v >= 0, "a number >= 0"))
+    lambda_ce: float | list[float] | None = field(default=None, metadata={
+        **check(lambda v: v >= 0, "a number >= 0"), "each": True})
     train_channel: dict | None = field(default=None, metadata=check(
         _check_train_channel, "a table {kind = 'bsc', p = 0..0.5} or {kind = 'bec', epsilon = 0..1}"))
     fit_iterations: int = field(default=30, metadata=positive())
     train: TrainSection = field(default_factory=TrainSection)
 
     def __post_init__(self) -> None:
+        if isinstance(self.lambda_ce, list) and not self.lambda_ce:
+            raise ConfigError("lambda_ce", "empty list; expected at least one weight")
         if self.objective == "adversarial" and self.preset is None:
             raise ConfigError("preset", "missing; the adversarial objective needs a preset (NA1, NA2, NA3, wgan, ...)")
         if self.preset is not None and self.objective not in ("adversarial", "task_aware"):
@@ -152,10 +155,14 @@ class CodecSection:
             raise ConfigError("bits", f"label + refinement needs 4 <= bits <= 16 (the label takes 4), got {bits}")
 
     def expand(self) -> list["CodecSection"]:
-        """A list of rates becomes one codec per rate, named ``<name>-<bits>b``."""
-        if not isinstance(self.bits, list):
-            return [self]
-        return [replace(self, name=f"{self.name}-{b}b", bits=b) for b in self.bits]
+        """Lists become one codec per value: rates named ``<name>-<bits>b``, cross-entropy
+        weights ``<name>-ce<lambda>`` (both lists: ``<name>-<bits>b-ce<lambda>``)."""
+        sections = [self]
+        if isinstance(self.bits, list):
+            sections = [replace(s, name=f"{s.name}-{b}b", bits=b) for s in sections for b in self.bits]
+        if isinstance(self.lambda_ce, list):
+            sections = [replace(s, name=f"{s.name}-ce{w:g}", lambda_ce=w) for s in sections for w in self.lambda_ce]
+        return sections
 
     @property
     def symbol_format(self) -> SymbolFormat:

@@ -117,6 +117,17 @@ def test_rate_list_expands_into_one_codec_per_rate(tmp_path):
         load_scenario(write(tmp_path, BASE.replace("bits = 8", "bits = [4, 5]")))
 
 
+def test_lambda_ce_list_expands_into_one_codec_per_weight(tmp_path):
+    text = BASE.replace("bits = 8", 'bits = [8, 12]\nobjective = "task_aware"\nlambda_ce = [0, 0.05]')
+    codecs = load_scenario(write(tmp_path, text)).codec_list
+    assert [c.name for c in codecs] == ["c-8b-ce0", "c-8b-ce0.05", "c-12b-ce0", "c-12b-ce0.05"]
+    assert [c.train_config("cpu", 0).extra["lambda_ce"] for c in codecs] == [0.0, 0.05, 0.0, 0.05]
+    assert [c.bits for c in codecs] == [8, 8, 12, 12]
+    for bad, expect in (("[]", "empty list"), ("[0.1, -1]", "expected a number >= 0, got -1")):
+        with pytest.raises(ScenarioError, match=rf"codecs\[0\]\.lambda_ce: {expect}"):
+            load_scenario(write(tmp_path, text.replace("[0, 0.05]", bad)))
+
+
 def test_haar_presets_train_on_the_summed_mse_unless_told_otherwise(tmp_path):
     adversarial = BASE.replace('bits = 8', 'bits = 8\nobjective = "adversarial"\npreset = "NA2"')
     extra = load_scenario(write(tmp_path, adversarial)).codec_list[0].train_config("cpu", 0).extra

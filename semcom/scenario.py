@@ -23,7 +23,7 @@ from semcom.training.adversarial import MSE_REDUCTIONS
 from semcom.config import ConfigError, build, check, non_negative, one_of, positive
 from semcom.errors import ScenarioError
 from semcom.training.classifier import ClassifierTrainConfig
-from semcom.training.common import TrainConfig
+from semcom.training.common import PRECISIONS, TrainConfig
 
 DATASET_NAMES = ("mnist", "fashion-mnist")
 OBJECTIVES = ("mse", "deep_feature", "adversarial", "task_aware")
@@ -70,6 +70,7 @@ class TrainSection:
     lr_decay_factor: float = field(default=0.2, metadata=check(lambda v: 0 < v <= 1, "a number in (0, 1]"))
     critic_steps: int = field(default=1, metadata=positive())
     gp_lambda: float = field(default=10.0, metadata=check(lambda v: v >= 0, "a number >= 0"))
+    precision: str = field(default="fp32", metadata=one_of(*PRECISIONS))
     seed: int = 0
 
 

@@ -212,9 +212,11 @@ def train_codec(
         sums = {"loss": 0.0, "mse": 0.0, "critic_loss": 0.0, "w_estimate": 0.0}
         for batch in iterate_batches(len(train_x), train.batch_size, gen):
             x = train_x[batch]
-            out = adversarial_step(codec, critics, opt, opt_critic, x, weights.adversarial,
-                                   critic_steps=train.critic_steps, gp_lambda=train.gp_lambda, generator=gen,
-                                   corrupt=corrupt, extra_terms=task_terms(x, train_y[batch] if train_y is not None else None))
+            with train.autocast(device):
+                out = adversarial_step(codec, critics, opt, opt_critic, x, weights.adversarial,
+                                       critic_steps=train.critic_steps, gp_lambda=train.gp_lambda, generator=gen,
+                                       corrupt=corrupt,
+                                       extra_terms=task_terms(x, train_y[batch] if train_y is not None else None))
             sums["loss"] += out["loss_gen"]
             sums["mse"] += out["mse"]
             sums["critic_loss"] += out["loss_critic"]

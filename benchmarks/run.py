@@ -10,9 +10,9 @@ Sections (see benchmarks/README.md):
 (b) channel throughput in bits/s: our BSC and BPSK/AWGN hard decisions vs scikit-commpy
     (or, when commpy cannot be imported, a plain-numpy reference), plus single-core BSC;
 (c) training throughput (images/s) of the Table 1 models at batch 64: MSE step, WGAN-GP step
-    with the image critic and with the four Haar critics; variants channels_last and
-    torch.compile vs the plain float32 step; and evaluation decoding at batch 256 vs 4096
-    under no_grad vs inference_mode.
+    with the image critic and with the four Haar critics; variants channels_last, bfloat16
+    autocast (the training option precision = "bf16") and torch.compile vs the plain float32
+    step; and evaluation decoding at batch 256 vs 4096 under no_grad vs inference_mode.
 
 Timing: time.perf_counter, warm-up runs first, median of the repeats. No timing is
 asserted anywhere; the numbers are reported, not checked.
@@ -434,8 +434,20 @@ MODELS = {
 }
 
 
-def build_step(model: str, device: torch.device, channels_last: bool = False, compile_: str = "none"):
-    """A closure running one training step on a batch; built from the project's own pieces."""
+def build_step(model: str, device: torch.device, channels_last: bool = False, compile_: str = "none",
+               precision: str = "fp32"):
+    """A closure running one training step on a batch; built from the project's own pieces.
+
+    ``precision = "bf16"`` runs it under bfloat16 autocast, as ``TrainConfig(precision="bf16")`` does.
+    """
+    if precision == "bf16":
+        inner = build_step(model, device, channels_last, compile_)
+
+        def autocast_step(x):
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+                return inner(x)
+
+        return autocast_step
     torch.manual_seed(0)
     codec = LearnedCodec(LearnedCodecConfig(dim=4, levels=4)).to(device).train()
     fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -554,6 +566,9 @@ def section_training(args, images: torch.Tensor) -> dict:
             cl = time_steps(build_step(model, device, channels_last=True), make_batches(images, device, True),
                             warmup=warmup, steps=steps, device=device)
             entry["variants"]["channels_last"] = {**cl, "ratio": base["median_s"] / cl["median_s"]}
+            bf = time_steps(build_step(model, device, precision="bf16"), make_batches(images, device, False),
+                            warmup=warmup, steps=steps, device=device)
+            entry["variants"]["bf16_autocast"] = {**bf, "ratio": base["median_s"] / bf["median_s"]}
             if args.quick or args.no_compile:
                 entry["variants"]["torch.compile"] = {"status": "skipped",
                                                       "why": "--quick" if args.quick else "--no-compile"}
@@ -571,7 +586,8 @@ def section_training(args, images: torch.Tensor) -> dict:
                                                           "attempts": res.get("attempts"), **{
                                                               k: v for k, v in res.items() if k != "attempts"}}
             log(f"(c) {device.type} {model}: {base['images_per_s']:.0f} img/s, channels_last "
-                f"{entry['variants']['channels_last']['ratio']:.2f}x")
+                f"{entry['variants']['channels_last']['ratio']:.2f}x, bf16 autocast "
+                f"{entry['variants']['bf16_autocast']['ratio']:.2f}x")
             dev[model] = entry
         dev["eval_decode"] = section_decode(args, device)
         out["devices"][device.type] = dev
@@ -650,7 +666,8 @@ def report_lines(result: dict) -> list[str]:
                     errs = [a.get("error", "?") for a in comp.get("attempts") or []] or [comp.get("error", "?")]
                     ctext = "compile unavailable (" + ", ".join(errs) + ")"
                 lines.append(f"(c) {dname} {model:4s} batch {c['batch']}: {e['baseline']['images_per_s']:7.0f} img/s   "
-                             f"channels_last {v['channels_last']['ratio']:.2f}x   {ctext}")
+                             f"channels_last {v['channels_last']['ratio']:.2f}x   "
+                             f"bf16 autocast {v['bf16_autocast']['ratio']:.2f}x   {ctext}")
             d = dev["eval_decode"]
             lines.append(f"(c) {dname} decode {d['n_images']} images vs batch 256/no_grad "
                          f"({d['cases']['256/no_grad']['images_per_s']:.0f} img/s): "

@@ -92,6 +92,40 @@ def run(scenario_file: Path, data_path: Path | None, results_root: Path | None, 
 
 
 @main.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data", "data_path", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder holding the dataset's IDX files (overrides dataset.path and SEMCOM_DATA).")
+@click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
+              help="Model store folder (default: store.path, SEMCOM_STORE or ~/.cache/semcom/models).")
+@click.option("--only", default=None, help="Comma-separated codec names to get, in this order (default: all).")
+@click.option("--retrain", is_flag=True, help="Train models even when stored ones exist.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def train(scenario_file: Path, data_path: Path | None, store_path: Path | None, only: str | None, retrain: bool,
+          quiet: bool) -> None:
+    """Train (or find stored) the models of SCENARIO_FILE without running its sweep.
+
+    Useful ahead of time, e.g. on a GPU machine sharing the model store; a later
+    `semcom run` of the same scenario then trains nothing.
+    """
+    from semcom.runner import train_models
+    from semcom.scenario import load_scenario
+    from semcom.store import ModelStore
+
+    scenario = load_scenario(scenario_file)
+    store = ModelStore(store_path) if store_path else None
+    names = [n.strip() for n in only.split(",") if n.strip()] if only else None
+    rows = train_models(scenario, data_path=data_path, store=store, only=names, retrain=retrain,
+                        progress=not quiet)
+    click.echo("| model | key | val accuracy | val MSE | seconds |\n|---|---|---|---|---|")
+    for r in rows:
+        metrics = r["card"].get("metrics", {})
+        acc, mse = metrics.get("val_accuracy"), metrics.get("val_mse")
+        acc_text = "" if acc is None else f"{100 * acc:.2f}%"
+        mse_text = "" if mse is None else f"{mse:.4f}"
+        click.echo(f"| {r['name']} | {r['key']} | {acc_text} | {mse_text} | {r['seconds']:.0f} |")
+
+
+@main.command()
 @_scenario_options
 @click.option("--channel", default=None, help="Channel setting to compare at (default: the clean one).")
 @click.option("--quiet", is_flag=True, help="No progress output.")

@@ -108,6 +108,37 @@ def prepare_run(scenario: Scenario, *, data_path: str | Path | None = None, stor
     return RunContext(dataset, data, test_images, test_labels, classifier, codecs, models, device, histories)
 
 
+def train_models(scenario: Scenario, *, data_path: str | Path | None = None, store: ModelStore | None = None,
+                 only: list[str] | None = None, retrain: bool = False, progress: bool = True) -> list[dict]:
+    """Get (training what is missing) the classifier and the codecs of ``scenario``, no sweep.
+
+    ``only`` names codecs (expanded names, e.g. ``NA2-8b``) to get, in that order; the
+    classifier always comes first. Returns one row per model: name, key, seconds, card.
+    """
+    sections = {s.name: s for s in scenario.codec_list}
+    if only is not None:
+        unknown = [n for n in only if n not in sections]
+        if unknown:
+            raise SemcomError(f"--only: no codec named {', '.join(unknown)} in this scenario; "
+                              f"expected some of: {', '.join(sections)}")
+    device = str(resolve_device(scenario.device))
+    if store is None:
+        store = ModelStore(scenario.resolve(scenario.store.path))
+    dataset, data, _, _ = prepare_data(scenario, data_path)
+    log(dataset.summary())
+    rows = []
+    t0 = time.perf_counter()
+    classifier, clf_card = obtain_classifier(scenario.classifier, data, store, device=device, retrain=retrain,
+                                             progress=progress)
+    rows.append({"name": "classifier", "key": clf_card["key"], "seconds": time.perf_counter() - t0, "card": clf_card})
+    for name in only if only is not None else list(sections):
+        t0 = time.perf_counter()
+        _, card = obtain_codec(sections[name], data, classifier, clf_card["key"], store, device=device,
+                               retrain=retrain, progress=progress)
+        rows.append({"name": name, "key": card["key"], "seconds": time.perf_counter() - t0, "card": card})
+    return rows
+
+
 def run_id_for(scenario: Scenario, data_checksums: dict) -> str:
     """Same scenario on the same data -> same run folder, which is what lets a rerun resume."""
     return "run-" + spec_key({"scenario": scenario.to_dict(), "data": data_checksums})[:10]

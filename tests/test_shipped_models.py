@@ -29,30 +29,58 @@ def shipped(mnist_dir, tmp_path_factory):
     mp.setattr(zoo, "train_codec", no_training)
     try:
         clf, clf_card = zoo.obtain_classifier(scenario.classifier, data, store, progress=False)
-        codec, codec_card = zoo.obtain_codec(scenario.codec_list[0], data, clf, clf_card["key"], store,
-                                             progress=False)
+        codecs = {section.name: zoo.obtain_codec(section, data, clf, clf_card["key"], store, progress=False)
+                  for section in scenario.codec_list}
     finally:
         mp.undo()
-    return clf, clf_card, codec, codec_card, test_x, test_y
+    return clf, clf_card, codecs, test_x, test_y
 
 
 def test_main_scenario_models_are_shipped(shipped):
-    _, clf_card, _, codec_card, _, _ = shipped
-    for card in (clf_card, codec_card):
+    _, clf_card, codecs, _, _ = shipped
+    assert set(codecs) == {"mse-8", "only_compression-8", "deep_feature-8", "NA1-8", "NA2-8", "NA3-8"}
+    for card in [clf_card] + [card for _, card in codecs.values()]:
         assert (shipped_root() / f"{card['key']}.json").exists()
     total = sum(p.stat().st_size for p in shipped_root().iterdir())
     assert total <= 25 * 2**20
 
 
 def test_shipped_classifier_accuracy_on_official_test_set(shipped):
-    clf, _, _, _, test_x, test_y = shipped
+    clf, _, _, test_x, test_y = shipped
     assert len(test_y) == 10_000
     acc = float((clf.predict(test_x).numpy() == test_y).mean())
     assert acc >= 0.985, acc
 
 
+def _quality(clf, codec, test_x, test_y):
+    with torch.no_grad():
+        x_hat = codec.decode(codec.encode(test_x))
+    return float((clf.predict(x_hat).numpy() == test_y).mean()), float(((x_hat - test_x) ** 2).mean())
+
+
+# measured when shipped (README, results/paper_table3_cpu): a broken or swapped codec is far off
+FAMILY_QUALITY = {
+    "only_compression-8": (ACC_OC, MSE_OC),
+    "deep_feature-8": (ACC_DF, MSE_DF),
+    "NA1-8": (ACC_NA1, MSE_NA1),
+    "NA2-8": (ACC_NA2, MSE_NA2),
+    "NA3-8": (ACC_NA3, MSE_NA3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAMILY_QUALITY))
+def test_shipped_paper_family_quality(shipped, name):
+    clf, _, codecs, test_x, test_y = shipped
+    codec, card = codecs[name]
+    acc, mse = _quality(clf, codec, test_x, test_y)
+    want_acc, want_mse = FAMILY_QUALITY[name]
+    assert abs(acc - want_acc) < 0.01 and abs(mse - want_mse) < 0.001, (name, acc, mse)
+    assert card["spec"]["train"]["epochs"] == 6
+
+
 def test_shipped_8bit_codec_quality(shipped):
-    clf, _, codec, card, test_x, test_y = shipped
+    clf, _, codecs, test_x, test_y = shipped
+    codec, card = codecs["mse-8"]
     with torch.no_grad():
         idx = codec.encode(test_x)
         x_hat = codec.decode(idx)

@@ -29,6 +29,9 @@ TABLE3: dict[str, dict[int, tuple[float, float | None]]] = {
 }
 
 
+PAPER_EPOCHS = 25  # section 5.1
+
+
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else math.nan
 
@@ -99,12 +102,18 @@ def ordering_findings(table: list[dict]) -> list[str]:
     return notes
 
 
-def write_table3(rows: list[dict], run_dir: Path) -> list[Path]:
+def write_table3(rows: list[dict], run_dir: Path, epochs: dict[str, int] | None = None) -> list[Path]:
+    """table3.csv and table3.md; ``epochs`` (codec name -> training epochs) is stated in the text."""
     table = table3_rows(rows)
     if not table:
         return []
     write_csv(run_dir / "table3.csv", table)
-    text = "# Table 3, reproduced\n\nClean channel, mean over seeds; each cell: ours (paper, ours - paper).\n\n"
+    text = "# Table 3, reproduced\n\nClean channel, mean over seeds; each cell: ours (paper, ours - paper).\n"
+    if epochs:
+        counts = sorted(set(epochs.values()))
+        text += (f"Codecs trained for {' / '.join(str(c) for c in counts)} epochs "
+                 f"(the paper: {PAPER_EPOCHS}); settings of each model in manifest.json.\n")
+    text += "\n"
     text += table3_markdown(table)
     findings = ordering_findings(table)
     if findings:

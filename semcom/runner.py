@@ -250,7 +250,8 @@ def run_scenario(
         if "paper_table3" in scenario.output.tables:
             from semcom.paper import write_table3
 
-            manifest["files"] += [p.name for p in write_table3(rows, run_dir)]
+            epochs = {c.name: c.train.epochs for c in scenario.codec_list if c.family == "learned"}
+            manifest["files"] += [p.name for p in write_table3(rows, run_dir, epochs)]
         if scenario.output.plots:
             paths = draw_run(rows, examples, run_dir / "plots", list(scenario.output.formats),
                              first_seed_latencies(latencies, seeds[0]))

@@ -29,6 +29,7 @@ DATASET_NAMES = ("mnist", "fashion-mnist")
 OBJECTIVES = ("mse", "deep_feature", "adversarial", "task_aware")
 FAMILIES = ("learned", "kmeans", "pca", "label_refine", "label_joint")
 PRESET_NAMES = ("only_compression", "NA1", "NA2", "NA3", "wgan")
+DEFAULT_FEATURE_WEIGHT = 0.01  # lambda_feature / lambda_mse of the deep_feature objective
 ERASURE_POLICIES = ("mode", "center", "zero")
 _prob = check(lambda v: 0.0 <= v < 1.0, "a fraction in [0, 1)")
 
@@ -186,7 +187,11 @@ class CodecSection:
         default_mse = preset.lambda_mse if preset is not None else 1.0
         extra: dict = {"lambda_mse": self.lambda_mse if self.lambda_mse is not None else default_mse}
         if self.objective == "deep_feature":
-            extra["lambda_feature"] = self.lambda_feature if self.lambda_feature is not None else extra["lambda_mse"]
+            # 0.01: the paper gives no feature weight; with equal weights the 128-d feature term
+            # swamps the pixels (8 bits, one epoch: MSE 0.120 vs 0.046 for MSE alone); 0.01 costs
+            # ~10% MSE for +19 points of accuracy, the paper's direction (0.039 vs 0.032)
+            extra["lambda_feature"] = (self.lambda_feature if self.lambda_feature is not None
+                                       else DEFAULT_FEATURE_WEIGHT * extra["lambda_mse"])
         if self.objective == "task_aware":
             extra["lambda_ce"] = self.lambda_ce if self.lambda_ce is not None else 0.01 * extra["lambda_mse"]
         if preset is not None and preset.bands:

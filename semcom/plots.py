@@ -314,11 +314,16 @@ def training_curves(histories: dict[str, dict], out_dir: Path, formats: list[str
     if not used:
         return []
     fig, axes = plt.subplots(1, len(used), figsize=(3.4 * len(used), 3.2), squeeze=False)
+    # one colour per model across panels, distinct beyond the default cycle's ten
+    palette = plt.get_cmap("tab10" if len(histories) <= 10 else "tab20")
+    colours = {name: palette(i % palette.N) for i, name in enumerate(histories)}
     for ax, (key, title) in zip(axes[0], used):
         for name, h in histories.items():
             values = h.get(key) or []
+            if key in ("critic_loss", "w_estimate") and not any(values):
+                continue  # no critic: an all-zero line says nothing
             if values:
-                ax.plot(range(1, len(values) + 1), values, marker=".", label=name)
+                ax.plot(range(1, len(values) + 1), values, marker=".", label=name, color=colours[name])
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("epoch")
         ax.grid(True, alpha=0.3)

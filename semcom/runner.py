@@ -83,28 +83,48 @@ class RunContext:
     histories: dict = field(default_factory=dict)  # model name -> training curve from its card
 
 
+def _obtain_models(scenario: Scenario, data, store: ModelStore, device: str, names: list[str], *,
+                   retrain: bool, progress: bool):
+    """The classifier, then each named codec: (name, model, card, seconds), stored or trained."""
+    sections = {s.name: s for s in scenario.codec_list}
+    t0 = time.perf_counter()
+    classifier, clf_card = obtain_classifier(scenario.classifier, data, store, device=device, retrain=retrain,
+                                             progress=progress)
+    yield "classifier", classifier, clf_card, time.perf_counter() - t0
+    for name in names:
+        t0 = time.perf_counter()
+        codec, card = obtain_codec(sections[name], data, classifier, clf_card["key"], store, device=device,
+                                   retrain=retrain, progress=progress)
+        yield name, codec, card, time.perf_counter() - t0
+
+
+def _store_and_device(scenario: Scenario, store: ModelStore | None) -> tuple[ModelStore, str]:
+    device = str(resolve_device(scenario.device))
+    return (store if store is not None else ModelStore(scenario.resolve(scenario.store.path))), device
+
+
 def prepare_run(scenario: Scenario, *, data_path: str | Path | None = None, store: ModelStore | None = None,
                 retrain: bool = False, progress: bool = True) -> RunContext:
     """Load the data, then get every model from the store (training what is missing)."""
-    device = str(resolve_device(scenario.device))
-    if store is None:
-        store = ModelStore(scenario.resolve(scenario.store.path))
+    store, device = _store_and_device(scenario, store)
     dataset, data, test_images, test_labels = prepare_data(scenario, data_path)
     log(dataset.summary())  # the dataset's own notes (subset, unverified) are logged as warnings
-    classifier, clf_card = obtain_classifier(scenario.classifier, data, store, device=device, retrain=retrain,
-                                             progress=progress)
-    models = {"classifier": _model_entry(clf_card)}
-    histories = {"classifier": {"history": clf_card.get("history", {})}}
-    codecs = []
-    for section in scenario.codec_list:
-        codec, card = obtain_codec(section, data, classifier, clf_card["key"], store, device=device,
-                                   retrain=retrain, progress=progress)
+    sections = {s.name: s for s in scenario.codec_list}
+    models, histories, codecs = {}, {}, []
+    classifier = None
+    for name, model, card, _ in _obtain_models(scenario, data, store, device, list(sections), retrain=retrain,
+                                               progress=progress):
+        models[name] = _model_entry(card)
+        if name == "classifier":
+            classifier = model
+            histories[name] = {"history": card.get("history", {})}
+            continue
+        section = sections[name]
         prior = np.asarray(card["symbol_prior"]) if "symbol_prior" in card else None
         label = section.family if section.family != "learned" else section.objective
-        codecs.append(CodecUnderTest(section.name, codec, label, prior, card["key"]))
-        models[section.name] = _model_entry(card)
+        codecs.append(CodecUnderTest(section.name, model, label, prior, card["key"]))
         if section.family == "learned":
-            histories[section.name] = {"history": card.get("history", {})}
+            histories[name] = {"history": card.get("history", {})}
     return RunContext(dataset, data, test_images, test_labels, classifier, codecs, models, device, histories)
 
 
@@ -115,28 +135,19 @@ def train_models(scenario: Scenario, *, data_path: str | Path | None = None, sto
     ``only`` names codecs (expanded names, e.g. ``NA2-8b``) to get, in that order; the
     classifier always comes first. Returns one row per model: name, key, seconds, card.
     """
-    sections = {s.name: s for s in scenario.codec_list}
+    sections = [s.name for s in scenario.codec_list]
     if only is not None:
         unknown = [n for n in only if n not in sections]
         if unknown:
             raise SemcomError(f"--only: no codec named {', '.join(unknown)} in this scenario; "
                               f"expected some of: {', '.join(sections)}")
-    device = str(resolve_device(scenario.device))
-    if store is None:
-        store = ModelStore(scenario.resolve(scenario.store.path))
+    store, device = _store_and_device(scenario, store)
     dataset, data, _, _ = prepare_data(scenario, data_path)
     log(dataset.summary())
-    rows = []
-    t0 = time.perf_counter()
-    classifier, clf_card = obtain_classifier(scenario.classifier, data, store, device=device, retrain=retrain,
-                                             progress=progress)
-    rows.append({"name": "classifier", "key": clf_card["key"], "seconds": time.perf_counter() - t0, "card": clf_card})
-    for name in only if only is not None else list(sections):
-        t0 = time.perf_counter()
-        _, card = obtain_codec(sections[name], data, classifier, clf_card["key"], store, device=device,
-                               retrain=retrain, progress=progress)
-        rows.append({"name": name, "key": card["key"], "seconds": time.perf_counter() - t0, "card": card})
-    return rows
+    return [{"name": name, "key": card["key"], "seconds": seconds, "card": card}
+            for name, _, card, seconds in _obtain_models(scenario, data, store, device,
+                                                          only if only is not None else sections,
+                                                          retrain=retrain, progress=progress)]
 
 
 def run_id_for(scenario: Scenario, data_checksums: dict) -> str:

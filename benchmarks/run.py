@@ -169,39 +169,52 @@ def load_test_images(data_dir: Path, limit: int) -> tuple[torch.Tensor, np.ndarr
     return images, np.asarray(y, dtype=np.int64), str(ds.source)
 
 
-def stored_models(scenario, store_dir: Path, data_dir: Path):
-    """The scenario's stored classifier and first codec, or None (nothing is trained here)."""
+def stored_models(scenario, store_dir: Path | None, data_dir: Path):
+    """The scenario's classifier and every codec, from the store or the shipped weights; or None.
+
+    Nothing is trained here: a missing model returns (None, why).
+    """
     from semcom.runner import prepare_data
     from semcom.store import ModelStore
-    from semcom.zoo import _load, classifier_spec, codec_spec
+    from semcom.zoo import _empty_codec, _load, classifier_spec, codec_spec
 
-    store = ModelStore(store_dir)
+    store = ModelStore(store_dir)  # None: the default store, as semcom run uses; then the shipped weights
+    where = f"{store.root} or the shipped weights"
     _, data, _, _ = prepare_data(scenario, data_dir)
     clf_loaded = store.load_state(classifier_spec(scenario.classifier, data))
     if clf_loaded is None:
-        return None, "no stored classifier for this scenario in " + str(store_dir)
-    section = scenario.codec_list[0]
-    codec_loaded = store.load_state(codec_spec(section, data, clf_loaded[1]["key"]))
-    if codec_loaded is None:
-        return None, f"no stored codec {section.name!r} for this scenario in {store_dir}"
+        return None, f"no stored classifier for this scenario in {where}"
     classifier = DigitClassifier()
     _load(classifier, *clf_loaded)
-    state, card = codec_loaded
-    codec = LearnedCodec(LearnedCodecConfig(**card["spec"]["arch"]))
-    _load(codec, state, card)
-    prior = np.asarray(card["symbol_prior"]) if "symbol_prior" in card else None
-    return (classifier.eval(), codec.eval(), prior, section.name, card["key"]), f"stored models {card['key']}"
+    cuts = []
+    for section in scenario.codec_list:
+        spec = codec_spec(section, data, clf_loaded[1]["key"])
+        codec_loaded = store.load_state(spec)
+        if codec_loaded is None:
+            return None, f"no stored codec {section.name!r} for this scenario in {where}"
+        state, card = codec_loaded
+        codec = _empty_codec(spec)
+        _load(codec, state, card)
+        prior = np.asarray(card["symbol_prior"]) if "symbol_prior" in card else None
+        cuts.append(CodecUnderTest(section.name, codec.eval(), section.objective, prior, card["key"]))
+    keys = ", ".join(c.model_key for c in cuts)
+    return (classifier.eval(), cuts), f"trained models from {where} ({keys})"
 
 
-def random_models(images: torch.Tensor):
-    """Randomly initialised Table 1 codec (dim 4, L 4 = 8 bits) and Table 2 classifier."""
+def random_models(images: torch.Tensor, scenario):
+    """Table 2 classifier and, per codec of the scenario, a Table 1 codec of its symbol format,
+    all randomly initialised (seed 0): the cost of a sweep does not depend on the weights."""
     from semcom.zoo import symbol_prior
 
     torch.manual_seed(0)
-    codec = LearnedCodec(LearnedCodecConfig(dim=4, levels=4)).eval()
     classifier = DigitClassifier().eval()
-    prior = symbol_prior(codec, images)  # the erasure policy "mode" needs one
-    return classifier, codec, prior
+    cuts = []
+    for section in scenario.codec_list:
+        fmt = section.symbol_format
+        codec = LearnedCodec(LearnedCodecConfig(dim=fmt.dim, levels=fmt.levels)).eval()
+        prior = symbol_prior(codec, images)  # the erasure policy "mode" needs one
+        cuts.append(CodecUnderTest(section.name, codec, section.objective, prior, "random-init"))
+    return classifier, cuts
 
 
 # ----------------------------------------------------------------------------- (a) sweep
@@ -230,89 +243,104 @@ def _rows_compare(tab_rows: list[dict], dir_rows: list[dict]) -> dict:
 
 
 def section_sweep(args, scenario, images, labels) -> dict:
-    models = None
-    note = "random weights (timing only; the accuracies are meaningless)"
-    if args.store:
-        models, why = stored_models(scenario, Path(args.store), Path(args.data))
-        if models is None:
-            log(f"(a) --store given but {why}; using random weights")
-            note = f"random weights ({why}); timing only"
-        else:
-            note = why
-    if models is not None:
-        classifier, codec, prior, codec_name, model_key = models
+    models, note = stored_models(scenario, Path(args.store) if args.store else None, Path(args.data))
+    if models is None:
+        log(f"(a) {note}; using random weights")
+        note = f"random weights ({note}); timing only, the accuracies are meaningless"
+        classifier, cuts = random_models(images, scenario)
     else:
-        classifier, codec, prior = random_models(images)
-        codec_name, model_key = scenario.codec_list[0].name, "random-init"
-    cut = CodecUnderTest(codec_name, codec, "mse", prior, model_key)
+        classifier, cuts = models
     seeds = list(scenario.seeds)
-    points = sweep_points([codec_name], scenario.channels, seeds, scenario.links)
+    all_points = sweep_points([c.name for c in cuts], scenario.channels, seeds, scenario.links)
     if args.quick:  # one seed, every other channel point
-        points = [p for p in points if p.seed == seeds[0]][::2]
+        all_points = [p for p in all_points if p.seed == seeds[0]][::2]
     if args.points:
-        points = points[: args.points]
+        all_points = [p for c in cuts for p in [q for q in all_points if q.codec == c.name][: args.points]]
     policy, mapping = scenario.receiver.erasure_policy, scenario.receiver.mapping
-    fmt = codec.symbol_format
-    log(f"(a) {len(points)} sweep points x {len(labels)} images, codebook {fmt.codebook_size} codewords; {note}")
+    n_examples = scenario.output.examples
 
-    def sweep(tabulate: bool) -> tuple[float, list[dict], list[float], float]:
+    def sweep(chosen: list[CodecUnderTest], **bench_options) -> tuple[float, list[dict], list[float], float]:
+        """Time one whole sweep as semcom run does it: each codec's bench, then its points."""
         t0 = time.perf_counter()
-        bench = CodecBench(cut, classifier, images, labels, erasure_policy=policy, mapping=mapping,
-                           tabulate=tabulate)
-        setup = time.perf_counter() - t0
-        rows, per_point = [], []
-        for p in points:
-            r = bench.run(p).row
-            rows.append(r)
-            per_point.append(r["seconds"])
+        rows, per_point, setup = [], [], 0.0
+        for cut in chosen:
+            t_bench = time.perf_counter()
+            bench = CodecBench(cut, classifier, images, labels, erasure_policy=policy, mapping=mapping,
+                               **bench_options)
+            setup += time.perf_counter() - t_bench
+            for p in all_points:
+                if p.codec == cut.name:
+                    r = bench.run(p, n_examples if p.seed == seeds[0] else 0).row
+                    rows.append(r)
+                    per_point.append(r["seconds"])
         return time.perf_counter() - t0, rows, per_point, setup
 
-    # warm-up: one point each way (thread pools, allocator, first-call costs)
-    for tab in (True, False):
-        bench = CodecBench(cut, classifier, images[:512], labels[:512], erasure_policy=policy, mapping=mapping,
-                           tabulate=tab)
-        bench.run(points[0])
-
-    out: dict = {"scenario": str(scenario.source.relative_to(REPO)) if scenario.source.is_relative_to(REPO)
-                 else str(scenario.source), "n_images": len(labels), "n_points": len(points),
-                 "seeds": sorted({p.seed for p in points}), "channels": [p.setting for p in points],
-                 "codec": {"name": codec_name, "dim": fmt.dim, "levels": fmt.levels,
-                           "codebook_size": fmt.codebook_size, "weights": note},
-                 "erasure_policy": policy, "mapping": mapping,
-                 "timing_scope": "whole sweep: CodecBench construction (encoding the test set once) "
-                                 "+ every point (channel draw, receive, reconstruct, classify, metrics); "
-                                 "the tabulated total includes building the codebook table"}
-    results = {}
-    for name, tabulate, reps in (("tabulated", True, args.sweep_repeats_tab), ("direct", False, args.sweep_repeats)):
-        totals, rows, per_point, setups = [], None, None, []
+    def measure(label: str, chosen: list[CodecUnderTest], reps: int, **bench_options) -> dict:
+        totals, setups, rows, per_point = [], [], [], []
         for _ in range(reps):
-            total, rows, per_point, setup = sweep(tabulate)
+            total, rows, per_point, setup = sweep(chosen, **bench_options)
             totals.append(total)
             setups.append(setup)
-            log(f"(a) {name}: {total:.2f} s")
-        results[name] = {"median_s": statistics.median(totals), "times_s": totals, "repeats": reps,
-                         "setup_median_s": statistics.median(setups),
-                         "per_point_median_s": statistics.median(per_point), "rows": rows}
-    # how long the one-off table build takes, on its own
-    rec = Reconstructor(codec, classifier, tabulate=True)
+            log(f"(a) {label}: {total:.2f} s")
+        return {"median_s": statistics.median(totals), "times_s": totals, "repeats": reps,
+                "setup_median_s": statistics.median(setups), "per_point_median_s": statistics.median(per_point),
+                "rows": rows}
+
+    # warm-up: one point each way (thread pools, allocator, first-call costs)
+    for options in ({"tabulate": True}, {"tabulate": True, "distortion_limit": 0}, {"tabulate": False}):
+        CodecBench(cuts[0], classifier, images[:512], labels[:512], erasure_policy=policy, mapping=mapping,
+                   **options).run(all_points[0])
+
+    first = cuts[0]
+    fmt = first.codec.symbol_format
+    n_first = sum(p.codec == first.name for p in all_points)
+    log(f"(a) {len(all_points)} sweep points ({len(cuts)} codecs) x {len(labels)} images; {note}")
+    out: dict = {"scenario": str(scenario.source.relative_to(REPO)) if scenario.source.is_relative_to(REPO)
+                 else str(scenario.source), "n_images": len(labels), "n_points": n_first,
+                 "seeds": sorted({p.seed for p in all_points}),
+                 "channels": list(dict.fromkeys(p.setting for p in all_points)),
+                 "codec": {"name": first.name, "dim": fmt.dim, "levels": fmt.levels,
+                           "codebook_size": fmt.codebook_size, "weights": note},
+                 "erasure_policy": policy, "mapping": mapping,
+                 "timing_scope": "whole sweep: CodecBench construction (encoding the test set, building the "
+                                 "tables) + every point (channel draw, receive, reconstruct, classify, metrics)"}
+
+    # (a1) one codec: codebook table vs decoding every received digit
+    tab = measure(f"{first.name} tabulated", [first], args.sweep_repeats_tab, tabulate=True)
+    direct = measure(f"{first.name} direct", [first], args.sweep_repeats, tabulate=False)
+    rec = Reconstructor(first.codec, classifier, tabulate=True)
     t0 = time.perf_counter()
-    rec._build_table()
-    out["table_build_s"] = time.perf_counter() - t0
-    cmp = _rows_compare(results["tabulated"]["rows"], results["direct"]["rows"])
+    rec.codebook()
+    out["table_build_s"] = time.perf_counter() - t0  # the one-off table build, on its own
+    cmp = _rows_compare(tab["rows"], direct["rows"])
     out["rows_check"] = cmp
     out["rows"] = [{k: v for k, v in r.items() if k in ("channel", "seed", "accuracy", "mse", "bit_error_rate")}
-                   for r in results["tabulated"]["rows"]]
-    for r in results.values():
-        r.pop("rows")
-    out["baseline"] = {"name": "direct (Reconstructor(tabulate=False))", **results["direct"]}
-    out["measurement"] = {"name": "tabulated (Reconstructor(tabulate=True))", **results["tabulated"]}
-    out["speedup"] = ratio(results["direct"]["median_s"], results["tabulated"]["median_s"])
-    if not cmp["identical"]:
-        log("!" * 78)
-        log(f"!!! (a) MISMATCH: tabulated and direct metric rows differ at {len(cmp['mismatches'])} points")
-        for m in cmp["mismatches"][:10]:
-            log(f"!!!   {m}")
-        log("!" * 78)
+                   for r in tab.pop("rows")]
+    direct.pop("rows")
+    out["baseline"] = {"name": "direct (CodecBench(tabulate=False))", **direct}
+    out["measurement"] = {"name": "tabulated (CodecBench(tabulate=True))", **tab}
+    out["speedup"] = ratio(direct["median_s"], tab["median_s"])
+
+    # (a2) every codec of the scenario: distortion table vs codebook images + per-image MSE
+    full = measure("whole scenario, distortion table", cuts, args.sweep_repeats_tab, tabulate=True)
+    lookup = measure("whole scenario, codebook images + per-image MSE", cuts, args.sweep_repeats_tab,
+                     tabulate=True, distortion_limit=0)
+    whole_cmp = _rows_compare(full.pop("rows"), lookup.pop("rows"))
+    out["whole_scenario"] = {
+        "codecs": [c.name for c in cuts], "n_points": len(all_points),
+        "baseline": {"name": "codebook table, reconstructions gathered and per-image MSE computed per point "
+                             "(CodecBench(distortion_limit=0); semcom 0.x before the distortion table)", **lookup},
+        "measurement": {"name": "codebook table + (image x codeword) distortion table (CodecBench default)",
+                        **full},
+        "speedup": ratio(lookup["median_s"], full["median_s"]), "rows_check": whole_cmp,
+        "target_s": 10.0}
+    for label, c in (("(a1) tabulated vs direct", cmp), ("(a2) distortion table vs per-image MSE", whole_cmp)):
+        if not c["identical"]:
+            log("!" * 78)
+            log(f"!!! {label} MISMATCH: metric rows differ at {len(c['mismatches'])} points")
+            for m in c["mismatches"][:10]:
+                log(f"!!!   {m}")
+            log("!" * 78)
     return out
 
 
@@ -633,9 +661,17 @@ def report_lines(result: dict) -> list[str]:
     a = result.get("sweep")
     if a:
         same = "yes" if a["rows_check"]["identical"] else f"NO ({len(a['rows_check']['mismatches'])} differ)"
-        lines.append(f"(a) mnist_8bit sweep, {a['n_images']} images, {a['n_points']} points:   "
+        weights = a["codec"]["weights"].split(" (")[0]
+        lines.append(f"(a) {a['codec']['name']} sweep, {a['n_images']} images, {a['n_points']} points:   "
                      f"direct {a['baseline']['median_s']:.2f} s   tabulated {a['measurement']['median_s']:.2f} s   "
-                     f"{a['speedup']:.1f}x   (rows identical: {same}; {a['codec']['weights'].split(' (')[0]})")
+                     f"{a['speedup']:.1f}x   (rows identical: {same}; {weights})")
+        w = a.get("whole_scenario")
+        if w:
+            same = "yes" if w["rows_check"]["identical"] else f"NO ({len(w['rows_check']['mismatches'])} differ)"
+            lines.append(f"(a) whole scenario, {len(w['codecs'])} codecs x {a['n_images']} images, "
+                         f"{w['n_points']} points:   per-image MSE {w['baseline']['median_s']:.2f} s   "
+                         f"distortion table {w['measurement']['median_s']:.2f} s   {w['speedup']:.1f}x   "
+                         f"(target < {w['target_s']:.0f} s; rows identical: {same})")
     b = result.get("channels")
     if b:
         peer = "commpy" if b["peer"].startswith("scikit-commpy") else "numpy"

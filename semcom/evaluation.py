@@ -21,7 +21,7 @@ import torch
 from semcom.bitstream import BitPacker
 from semcom.codecs.base import Codec
 from semcom.link import Receiver, Reconstructor, fill_levels, transmit
-from semcom.metrics import ConfusionMatrix, empirical_entropy_bits, per_image_mse, psnr
+from semcom.metrics import ConfusionMatrix, empirical_entropy_bits, mse_to_codewords, per_image_mse, psnr
 from semcom.scenario import ChannelPoint, LinkPoint
 
 
@@ -71,12 +71,11 @@ class PointResult:
     latency: np.ndarray | None = None  # per digit, seconds (inf: never delivered); link runs only
 
 
-def _metric_row(labels: np.ndarray, preds: np.ndarray, originals: np.ndarray,
-                recon: np.ndarray | None) -> tuple[dict, ConfusionMatrix]:
+def _metric_row(labels: np.ndarray, preds: np.ndarray, image_mse: np.ndarray | None) -> tuple[dict, ConfusionMatrix]:
     cm = ConfusionMatrix.from_labels(labels, preds)
     row = {"accuracy": cm.accuracy, "macro_f1": cm.macro_f1()}
-    if recon is not None:
-        mse = float(per_image_mse(originals, recon).mean())
+    if image_mse is not None:
+        mse = float(image_mse.mean())
         row.update(mse=mse, psnr_db=psnr(mse))
     else:
         row.update(mse=0.0, psnr_db=math.inf)
@@ -84,7 +83,7 @@ def _metric_row(labels: np.ndarray, preds: np.ndarray, originals: np.ndarray,
 
 
 @torch.no_grad()
-def classify(classifier: torch.nn.Module, images: torch.Tensor, batch_size: int = 2048) -> np.ndarray:
+def classify(classifier: torch.nn.Module, images: torch.Tensor, batch_size: int = 256) -> np.ndarray:
     classifier.eval()
     return torch.cat([classifier(images[i : i + batch_size]).argmax(1)
                       for i in range(0, len(images), batch_size)]).numpy()
@@ -94,7 +93,7 @@ def original_point(classifier: torch.nn.Module, images: torch.Tensor, labels: np
                    n_examples: int) -> PointResult:
     """The classifier on uncompressed images: the ceiling every codec is compared to."""
     flat = images.reshape(len(images), -1).numpy()
-    row, cm = _metric_row(labels, classify(classifier, images), flat, None)
+    row, cm = _metric_row(labels, classify(classifier, images), None)
     row = {"codec": "original", "objective": "", "bits_per_digit": 8 * 784, "rate_bound_bits": 8 * 784,
            "dim": 784, "levels": 256,
            "payload_bits": 8 * 784, "channel": "clean", "channel_kind": "clean", "param": "",
@@ -105,12 +104,20 @@ def original_point(classifier: torch.nn.Module, images: torch.Tensor, labels: np
     return PointResult(row, classes, flat[:n_examples])
 
 
+# Largest (images x codewords) distortion table built by default: 64 MiB of float64.
+DISTORTION_TABLE_LIMIT = 1 << 23
+
+
 class CodecBench:
-    """Everything prepared once per codec, so each sweep point costs a channel draw and a lookup."""
+    """Everything prepared once per codec, so each sweep point costs a channel draw and a lookup.
+
+    With a codebook table and a (test images x codewords) distortion table, a point's
+    reconstructions are never materialised: predictions and per-image MSE are gathers.
+    """
 
     def __init__(self, cut: CodecUnderTest, classifier: torch.nn.Module, images: torch.Tensor,
                  labels: np.ndarray, *, erasure_policy: str = "mode", mapping: str = "natural",
-                 tabulate: bool | None = None) -> None:
+                 tabulate: bool | None = None, distortion_limit: int = DISTORTION_TABLE_LIMIT) -> None:
         self.cut = cut
         codec = cut.codec.eval()
         fmt = codec.symbol_format
@@ -123,6 +130,19 @@ class CodecBench:
         with torch.no_grad():
             self.sent = torch.cat([codec.encode(images[i : i + 4096]) for i in range(0, len(images), 4096)]).numpy()
         self.entropy_joint, self.entropy_marginal = empirical_entropy_bits(self.sent, fmt.levels)
+        self.distortion: np.ndarray | None = None
+        if self.reconstruct.tabulated and len(labels) * fmt.codebook_size <= distortion_limit:
+            self.distortion = mse_to_codewords(self.originals, self.reconstruct.codebook()[0])
+
+    def _outcome(self, indices: np.ndarray, n_examples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Predictions, per-image MSE and the first ``n_examples`` reconstructions."""
+        if self.distortion is not None:
+            images, preds = self.reconstruct.codebook()
+            flat = self.reconstruct.codeword_numbers(indices)
+            image_mse = self.distortion[np.arange(len(flat)), flat]
+            return preds[flat], image_mse, images[flat[:n_examples]]
+        x_hat, preds = self.reconstruct(indices)
+        return preds, per_image_mse(self.originals, x_hat), x_hat[:n_examples]
 
     def run(self, point: SweepPoint, n_examples: int = 0) -> PointResult:
         t0 = time.perf_counter()
@@ -142,8 +162,8 @@ class CodecBench:
             link_row = {"link": point.link.label, **{f"link_{k}": v for k, v in outcome.to_row().items()}}
             latency = outcome.latency.astype(np.float64)
         got = self.receiver.receive(bits, erased)
-        x_hat, preds = self.reconstruct(got.indices)
-        row, cm = _metric_row(self.labels, preds, self.originals, x_hat)
+        preds, image_mse, examples = self._outcome(got.indices, n_examples)
+        row, cm = _metric_row(self.labels, preds, image_mse)
         varying = next(iter(point.channel.params), "")
         row = {
             # the rate is what crosses the channel; dim*log2(L) (eq. 1) is the bound it meets
@@ -163,4 +183,4 @@ class CodecBench:
         }
         classes = [{"codec": point.codec, "channel": point.setting, "seed": point.seed, **r}
                    for r in cm.per_class()]
-        return PointResult(row, classes, x_hat[:n_examples].astype(np.float32), latency)
+        return PointResult(row, classes, examples.astype(np.float32), latency)

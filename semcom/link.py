@@ -76,7 +76,7 @@ class Reconstructor:
     """
 
     def __init__(self, codec: Codec, classifier: torch.nn.Module, *, tabulate: bool | None = None,
-                 table_limit: int = 1 << 16, batch_size: int = 2048, device: torch.device | None = None) -> None:
+                 table_limit: int = 1 << 16, batch_size: int = 256, device: torch.device | None = None) -> None:
         self.codec = codec.eval()
         self.classifier = classifier.eval()
         self.batch_size = batch_size
@@ -101,18 +101,26 @@ class Reconstructor:
             return np.zeros((0, 784), np.float32), np.zeros(0, np.int64)
         return np.concatenate(images), np.concatenate(preds)
 
-    def _build_table(self) -> None:
-        size = self.codec.symbol_format.codebook_size
-        flat = np.arange(size, dtype=np.int64)
-        all_indices = (flat[:, None] // self._weights[None, :]) % self.codec.levels
-        self._images, self._preds = self._direct(all_indices)
+    def codebook(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every codeword decoded and classified, in codeword-number order (built once)."""
+        if not self.tabulated:
+            raise ValueError("this reconstructor decodes directly; it has no codebook table")
+        if self._images is None:
+            size = self.codec.symbol_format.codebook_size
+            flat = np.arange(size, dtype=np.int64)
+            all_indices = (flat[:, None] // self._weights[None, :]) % self.codec.levels
+            self._images, self._preds = self._direct(all_indices)
+        return self._images, self._preds  # type: ignore[return-value]
+
+    def codeword_numbers(self, indices: np.ndarray) -> np.ndarray:
+        """(N, dim) symbol indices -> (N,) row numbers into :meth:`codebook` (first symbol most significant)."""
+        return np.asarray(indices, dtype=np.int64) @ self._weights
 
     def __call__(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Reconstructions (N, 784) float32 and predicted labels (N,)."""
         indices = np.asarray(indices, dtype=np.int64)
         if not self.tabulated:
             return self._direct(indices)
-        if self._images is None:
-            self._build_table()
-        flat = indices @ self._weights
-        return self._images[flat], self._preds[flat]  # type: ignore[index]
+        images, preds = self.codebook()
+        flat = self.codeword_numbers(indices)
+        return images[flat], preds[flat]

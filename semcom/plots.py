@@ -20,10 +20,12 @@ _LOG_PARAMS = {"p", "epsilon", "loss"}
 def _save(fig, out_dir: Path, stem: str, formats: list[str]) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
+    # one tight bounding box for every format (bbox_inches="tight" would lay out the figure again per format)
+    tight = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"]) if formats else None
     for fmt in formats:
         path = out_dir / f"{stem}.{fmt}"
         buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=150, bbox_inches="tight")
+        fig.savefig(buf, format=fmt, dpi=150, bbox_inches=tight)
         atomic_write_bytes(path, buf.getvalue())
         paths.append(path)
     plt.close(fig)
@@ -81,26 +83,40 @@ def metric_vs_channel(rows: list[dict], metric: str, ylabel: str, out_dir: Path,
     return _save(fig, out_dir, stem, formats)
 
 
+_TILE, _GAP = 28, 2
+
+
+def examples_mosaic(examples: dict[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
+    """One row of 28x28 digits per non-empty entry, white gaps between; and the row names."""
+    names = [n for n in examples if len(examples[n])]
+    k = max((len(examples[n]) for n in names), default=0)
+    step = _TILE + _GAP
+    mosaic = np.ones((max(len(names) * step - _GAP, 0), max(k * step - _GAP, 0)), np.float32)
+    for r, name in enumerate(names):
+        for c, image in enumerate(np.asarray(examples[name])):
+            mosaic[r * step : r * step + _TILE, c * step : c * step + _TILE] = np.reshape(image, (_TILE, _TILE))
+    return mosaic, names
+
+
 def examples_grid(examples: dict[str, np.ndarray], out_dir: Path, formats: list[str],
                   stem: str = "reconstructions") -> list[Path]:
-    """Originals on top, then one row per codec and channel setting."""
-    names = list(examples)
+    """Originals on top, then one row per codec and channel setting.
+
+    The digits are one mosaic drawn by a single ``imshow``: a grid of hundreds of small
+    axes took most of a run's plotting time.
+    """
+    mosaic, names = examples_mosaic(examples)
     if not names:
         return []
-    k = max(len(v) for v in examples.values())
-    if k == 0:
-        return []
-    fig, axes = plt.subplots(len(names), k, figsize=(1.0 * k + 2.2, 1.05 * len(names)), squeeze=False)
-    for r, name in enumerate(names):
-        for c in range(k):
-            ax = axes[r][c]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c < len(examples[name]):
-                ax.imshow(np.asarray(examples[name][c]).reshape(28, 28), cmap="gray", vmin=0, vmax=1)
-            if c == 0:
-                ax.set_ylabel(name.replace("|", "\n"), rotation=0, ha="right", va="center", fontsize=7)
-    fig.subplots_adjust(wspace=0.05, hspace=0.08)
+    k = (mosaic.shape[1] + _GAP) // (_TILE + _GAP)
+    fig, ax = plt.subplots(figsize=(0.4 * k + 2.4, 0.4 * len(names) + 0.4))
+    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([r * (_TILE + _GAP) + _TILE / 2 for r in range(len(names))],
+                  [name.replace("|", " | ") for name in names], fontsize=7)
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     return _save(fig, out_dir, stem, formats)
 
 

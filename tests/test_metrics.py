@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from semcom.metrics import ConfusionMatrix, empirical_entropy_bits, per_image_mse, psnr
+from semcom.metrics import ConfusionMatrix, empirical_entropy_bits, mse_to_codewords, per_image_mse, psnr
 
 
 def test_confusion_matrix_counts_by_hand():
@@ -51,3 +51,19 @@ def test_entropy_of_uniform_and_constant_symbols():
     dup = np.repeat(rng.integers(0, 4, size=(50_000, 1)), 2, axis=1)
     j, m = empirical_entropy_bits(dup, 4)
     assert j == pytest.approx(2.0, abs=0.01) and m == pytest.approx(4.0, abs=0.02)
+
+
+def test_mse_to_codewords_matches_per_image_mse_for_every_pair():
+    rng = np.random.default_rng(3)
+    originals = rng.random((50, 784)).astype(np.float32)
+    codewords = rng.random((7, 784)).astype(np.float32)
+    table = mse_to_codewords(originals, codewords)
+    assert table.shape == (50, 7) and table.dtype == np.float64
+    for k in range(7):
+        direct = per_image_mse(originals, np.repeat(codewords[k : k + 1], 50, axis=0))
+        np.testing.assert_allclose(table[:, k], direct, rtol=1e-12, atol=1e-15)
+    # a codeword equal to an image is at distance 0 up to rounding, never below 0
+    same = mse_to_codewords(originals, originals)
+    assert (same >= 0).all() and same.diagonal().max() < 1e-14
+    with pytest.raises(ValueError, match="784 pixels but codewords 10"):
+        mse_to_codewords(originals, codewords[:, :10])

@@ -1,0 +1,61 @@
+"""A sweep point gives the same row whichever way the receiver reconstructs."""
+
+import numpy as np
+import pytest
+import torch
+
+from semcom import evaluation
+from semcom.classifier import DigitClassifier
+from semcom.codecs import LearnedCodec, LearnedCodecConfig
+from semcom.evaluation import CodecBench, CodecUnderTest, sweep_points
+from semcom.scenario import ChannelPoint
+from semcom.zoo import symbol_prior
+
+EXACT = ("accuracy", "macro_f1", "bit_error_rate", "bit_erasure_rate", "symbol_erasure_rate",
+         "entropy_joint_bits", "entropy_marginal_bits", "payload_bits", "n_images")
+
+
+@pytest.fixture(scope="module")
+def setup():
+    torch.manual_seed(0)
+    images = torch.rand(400, 1, 28, 28)
+    labels = np.random.default_rng(0).integers(0, 10, 400)
+    codec = LearnedCodec(LearnedCodecConfig(dim=3, levels=4, width=16)).eval()
+    cut = CodecUnderTest("tiny", codec, "mse", symbol_prior(codec, images), "test-key")
+    points = sweep_points(["tiny"], [ChannelPoint("clean", {}, "Clean()"),
+                                     ChannelPoint("bsc", {"p": 0.1}, "BSC(p=0.1)"),
+                                     ChannelPoint("bec", {"epsilon": 0.3}, "BEC(epsilon=0.3)")], [0, 1])
+    return cut, DigitClassifier().eval(), images, labels, points
+
+
+def _rows(bench, points):
+    return [bench.run(p, n_examples=5) for p in points]
+
+
+@pytest.mark.parametrize("path", ["codebook_only", "distortion_table"])
+def test_tabulated_rows_equal_direct_decoding(setup, path):
+    cut, clf, images, labels, points = setup
+    # codebook_only: a table of images but no (image x codeword) distortion table
+    limit = 0 if path == "codebook_only" else evaluation.DISTORTION_TABLE_LIMIT
+    tab = CodecBench(cut, clf, images, labels, tabulate=True, distortion_limit=limit)
+    assert (tab.distortion is not None) == (path == "distortion_table")
+    direct = CodecBench(cut, clf, images, labels, tabulate=False)
+    for t, d in zip(_rows(tab, points), _rows(direct, points)):
+        assert {k: t.row[k] for k in EXACT} == {k: d.row[k] for k in EXACT}
+        assert t.row["mse"] == pytest.approx(d.row["mse"], rel=1e-9)
+        assert t.class_rows == d.class_rows
+        np.testing.assert_allclose(t.examples, d.examples, atol=1e-6)
+        assert t.examples.shape == (5, 784)
+    # the noisy points really moved some digits to other codewords
+    assert _rows(tab, points[2:3])[0].row["mse"] != _rows(tab, points[:1])[0].row["mse"]
+
+
+def test_distortion_table_gives_each_images_mse_to_what_it_received(setup):
+    cut, clf, images, labels, _ = setup
+    bench = CodecBench(cut, clf, images, labels, tabulate=True)
+    codebook, _ = bench.reconstruct.codebook()
+    received = np.random.default_rng(5).integers(0, 4, size=(400, 3))
+    _, image_mse, _ = bench._outcome(received, 0)
+    flat = bench.reconstruct.codeword_numbers(received)
+    expected = ((bench.originals - codebook[flat].astype(np.float64)) ** 2).mean(axis=1)
+    np.testing.assert_allclose(image_mse, expected, rtol=1e-10)

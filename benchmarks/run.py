@@ -721,7 +721,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenario", default=str(REPO / "scenarios" / "mnist_8bit.toml"))
     ap.add_argument("--sections", default="abc", help="which sections to run, e.g. 'ab' (default abc)")
     ap.add_argument("--images", type=int, default=0, help="override the number of test images (a, c decode)")
-    ap.add_argument("--points", type=int, default=0, help="keep only the first N sweep points")
+    ap.add_argument("--points", type=int, default=0, help="keep only the first N sweep points of each codec")
     ap.add_argument("--bits", type=int, default=0, help="override the number of bits in (b)")
     ap.add_argument("--steps", type=int, default=0, help="override the number of timed training steps")
     ap.add_argument("--sweep-repeats", type=int, default=1, help="timed repeats of the direct sweep (default 1)")

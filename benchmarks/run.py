@@ -502,6 +502,9 @@ def build_step(model: str, device: torch.device, channels_last: bool = False, co
     if compile_ in ("all", "codec"):
         net = torch.compile(codec)
     if compile_ == "all":
+        # the gradient penalty back-propagates twice through the critics (create_graph=True),
+        # which AOTAutograd's donated buffers refuse
+        torch._functorch.config.donated_buffer = False
         for b in list(critics.critics):
             critics.critics[b] = torch.compile(critics.critics[b])
 

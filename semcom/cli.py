@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -170,7 +171,7 @@ def check(scenario_file: Path) -> None:
 @click.option("--format", "formats", multiple=True, default=("png",), type=click.Choice(["png", "pdf", "svg"]))
 def plot(run_dir: Path, formats: tuple[str, ...]) -> None:
     """Redraw the plots of RUN_DIR from its saved metrics (no recomputation)."""
-    from semcom.plots import draw_run
+    from semcom.plots import draw_run, training_curves
     from semcom.results import load_examples, read_csv
     from semcom.runner import first_seed_latencies
 
@@ -183,6 +184,17 @@ def plot(run_dir: Path, formats: tuple[str, ...]) -> None:
     latencies = first_seed_latencies({tuple(k.split("|")): v for k, v in saved.items()}, seed0)
     for p in draw_run(rows, load_examples(run_dir / "examples.npz"), run_dir / "plots", list(formats), latencies):
         click.echo(p)
+    histories = run_dir / "training_histories.json"
+    if histories.exists():  # runs written before semcom kept the histories have none
+        try:
+            saved = json.loads(histories.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SemcomError(f"{histories}: unreadable ({exc}); the other plots were redrawn") from exc
+        if not isinstance(saved, dict) or not all(isinstance(h, dict) for h in saved.values()):
+            raise SemcomError(f"{histories}: expected {{model name: {{curve: [values per epoch]}}}}; "
+                              "the other plots were redrawn")
+        for p in training_curves(saved, run_dir / "plots", list(formats)):
+            click.echo(p)
 
 
 if __name__ == "__main__":  # pragma: no cover

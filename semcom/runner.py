@@ -263,11 +263,13 @@ def run_scenario(
 
             epochs = {c.name: c.train.epochs for c in scenario.codec_list if c.family == "learned"}
             manifest["files"] += [p.name for p in write_table3(rows, run_dir, epochs)]
+        histories = {name: m["history"] for name, m in ctx.histories.items()}
+        write_json(run_dir / "training_histories.json", histories)  # so `semcom plot` can redraw the curves
+        manifest["files"].append("training_histories.json")
         if scenario.output.plots:
             paths = draw_run(rows, examples, run_dir / "plots", list(scenario.output.formats),
                              first_seed_latencies(latencies, seeds[0]))
-            paths += training_curves({name: m["history"] for name, m in ctx.histories.items()},
-                                     run_dir / "plots", list(scenario.output.formats))
+            paths += training_curves(histories, run_dir / "plots", list(scenario.output.formats))
             manifest["files"] += [str(p.relative_to(run_dir)) for p in paths]
         write_json(run_dir / "manifest.json", manifest)
     return RunResult(run_dir, rows, class_rows)

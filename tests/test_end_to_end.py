@@ -77,6 +77,22 @@ def test_plot_command_redraws_from_saved_results(quick_runs, tmp_path):
     assert res.returncode == 0, res.stderr
     assert (run / "plots" / "accuracy_vs_channel.svg").exists()
     assert (run / "plots" / "reconstructions.svg").exists()
+    assert (run / "plots" / "training_curves.svg").exists()  # from the run's training_histories.json
+    assert set(json.loads((run / "training_histories.json").read_text())) == {"classifier", "tiny-mse-8"}
+
+
+def test_plot_command_names_a_corrupt_histories_file(quick_runs, tmp_path):
+    tmp, _, _, _ = quick_runs
+    run = sorted((tmp / "results" / "quick").iterdir())[0]
+    saved = (run / "training_histories.json").read_text()
+    try:
+        (run / "training_histories.json").write_text("[1, 2")
+        res = _run(["plot", str(run)], tmp)
+        assert res.returncode != 0
+        assert "training_histories.json: unreadable" in res.stderr and "Traceback" not in res.stderr
+        assert "accuracy_vs_channel.png" in res.stdout  # the other figures were still drawn
+    finally:
+        (run / "training_histories.json").write_text(saved)
 
 
 def test_rerun_of_a_finished_run_recomputes_nothing(quick_runs):

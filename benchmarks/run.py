@@ -54,6 +54,7 @@ from semcom.evaluation import CodecBench, CodecUnderTest, sweep_points  # noqa: 
 from semcom.link import Reconstructor  # noqa: E402
 from semcom.scenario import load_scenario  # noqa: E402
 from semcom.training.adversarial import PRESETS, CriticSet, adversarial_step, make_optimizers  # noqa: E402
+from semcom.training.common import TrainConfig  # noqa: E402
 
 BATCH = 64
 COMPILE_LIMIT_S = 120.0
@@ -176,29 +177,25 @@ def stored_models(scenario, store_dir: Path | None, data_dir: Path):
     """
     from semcom.runner import prepare_data
     from semcom.store import ModelStore
-    from semcom.zoo import _empty_codec, _load, classifier_spec, codec_spec
+    from semcom.zoo import stored_classifier, stored_codec
 
     store = ModelStore(store_dir)  # None: the default store, as semcom run uses; then the shipped weights
     where = f"{store.root} or the shipped weights"
     _, data, _, _ = prepare_data(scenario, data_dir)
-    clf_loaded = store.load_state(classifier_spec(scenario.classifier, data))
-    if clf_loaded is None:
+    found = stored_classifier(scenario.classifier, data, store)
+    if found is None:
         return None, f"no stored classifier for this scenario in {where}"
-    classifier = DigitClassifier()
-    _load(classifier, *clf_loaded)
+    classifier, clf_card = found
     cuts = []
     for section in scenario.codec_list:
-        spec = codec_spec(section, data, clf_loaded[1]["key"])
-        codec_loaded = store.load_state(spec)
-        if codec_loaded is None:
+        found = stored_codec(section, data, clf_card["key"], store)
+        if found is None:
             return None, f"no stored codec {section.name!r} for this scenario in {where}"
-        state, card = codec_loaded
-        codec = _empty_codec(spec)
-        _load(codec, state, card)
+        codec, card = found
         prior = np.asarray(card["symbol_prior"]) if "symbol_prior" in card else None
-        cuts.append(CodecUnderTest(section.name, codec.eval(), section.objective, prior, card["key"]))
+        cuts.append(CodecUnderTest(section.name, codec, section.objective, prior, card["key"]))
     keys = ", ".join(c.model_key for c in cuts)
-    return (classifier.eval(), cuts), f"trained models from {where} ({keys})"
+    return (classifier, cuts), f"trained models from {where} ({keys})"
 
 
 def random_models(images: torch.Tensor, scenario):
@@ -468,11 +465,12 @@ def build_step(model: str, device: torch.device, channels_last: bool = False, co
 
     ``precision = "bf16"`` runs it under bfloat16 autocast, as ``TrainConfig(precision="bf16")`` does.
     """
-    if precision == "bf16":
+    if precision != "fp32":
         inner = build_step(model, device, channels_last, compile_)
+        autocast = TrainConfig(precision=precision).autocast  # the context train_codec runs its steps in
 
         def autocast_step(x):
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            with autocast(device):
                 return inner(x)
 
         return autocast_step

@@ -80,24 +80,38 @@ def codec_spec(section: CodecSection, data: TrainingData, classifier_key: str | 
     return spec
 
 
-def _stored_or_none(store: ModelStore, spec: dict, retrain: bool) -> tuple[dict, dict] | None:
-    if retrain:
+def stored_classifier(section: ClassifierSection, data: TrainingData,
+                      store: ModelStore) -> tuple[DigitClassifier, dict] | None:
+    """The stored classifier for ``section`` on ``data``, or None: never trains."""
+    loaded = store.load_state(classifier_spec(section, data))
+    if loaded is None:
         return None
-    return store.load_state(spec)
+    model = DigitClassifier()
+    _load(model, *loaded)
+    return model.eval(), loaded[1]
+
+
+def stored_codec(section: CodecSection, data: TrainingData, classifier_key: str,
+                 store: ModelStore) -> tuple[Codec, dict] | None:
+    """The stored codec for ``section`` on ``data``, or None: never trains or fits."""
+    spec = codec_spec(section, data, classifier_key)
+    loaded = store.load_state(spec)
+    if loaded is None:
+        return None
+    codec = _empty_codec(spec)
+    _load(codec, *loaded)
+    return codec.eval(), loaded[1]
 
 
 def obtain_classifier(section: ClassifierSection, data: TrainingData, store: ModelStore, *, device: str = "auto",
                       retrain: bool = False, progress: bool = True) -> tuple[DigitClassifier, StoredModel | dict]:
     spec = classifier_spec(section, data)
     with store.lock(spec):
-        loaded = _stored_or_none(store, spec, retrain)
-        if loaded is not None:
-            state, card = loaded
-            model = DigitClassifier()
-            _load(model, state, card)
+        found = None if retrain else stored_classifier(section, data, store)
+        if found is not None:
             if progress:
-                log(f"classifier: using stored model {card['key']}")
-            return model.eval(), card
+                log(f"classifier: using stored model {found[1]['key']}")
+            return found
         if progress:
             log(f"classifier: no stored model for this configuration; training ({section.epochs} epochs)")
         model, history = train_classifier(data.train_x, data.train_y, data.val_x, data.val_y,
@@ -114,14 +128,11 @@ def obtain_codec(section: CodecSection, data: TrainingData, classifier: DigitCla
     """The stored codec for ``section`` on ``data``, trained (or fitted) and stored when missing."""
     spec = codec_spec(section, data, classifier_key)
     with store.lock(spec):
-        loaded = _stored_or_none(store, spec, retrain)
-        if loaded is not None:
-            state, card = loaded
-            codec = _empty_codec(spec)
-            _load(codec, state, card)
+        found = None if retrain else stored_codec(section, data, classifier_key, store)
+        if found is not None:
             if progress:
-                log(f"codec {section.name}: using stored model {card['key']}")
-            return codec.eval(), card
+                log(f"codec {section.name}: using stored model {found[1]['key']}")
+            return found
         if section.family != "learned":
             codec, history = _fit_classical(section, data, classifier, progress)
         else:

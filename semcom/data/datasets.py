@@ -189,9 +189,11 @@ MNIST = DatasetSpec(
     num_classes=10,
     class_names=tuple(str(d) for d in range(10)),
     full_counts={"train": 60000, "test": 10000},
-    # MD5 of the decompressed official test files (computed from gzip files
-    # whose MD5 equals the official one).  Not known for the training files.
+    # MD5 of the decompressed official files: a recompressed gzip (other header,
+    # other compression level) is still the official release by content.
     raw_md5={
+        "train_images": "6bbc9ace898e44ae57da46a324031adb",
+        "train_labels": "a25bea736e30d166cdddb491f175f624",
         "test_images": "2646ac647ad5339dbf082846283269ea",
         "test_labels": "27ae3e4e09519cfbb04c329615203637",
     },

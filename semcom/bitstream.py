@@ -98,11 +98,18 @@ class BitPacker:
 
     # -- receive ----------------------------------------------------------------------
     def unpack(self, bits: np.ndarray, erased: np.ndarray | None = None) -> Unpacked:
-        """Never raises on content: wrong shapes raise, but any 0/1 pattern is read."""
+        """Never raises on a 0/1 pattern: any one is read. Wrong shapes and values that are
+        not bits (2, -1, 0.4, NaN, strings) raise ValueError instead of being read as 1."""
         bits = np.asarray(bits)
         if bits.ndim != 2 or bits.shape[1] != self.n_bits:
             raise ValueError(f"expected bits of shape (N, {self.n_bits}), got {bits.shape}")
-        bits = (bits != 0).astype(np.int64)
+        if bits.dtype != np.bool_:
+            if not np.issubdtype(bits.dtype, np.integer):
+                raise ValueError(f"bits must be integers or bools of value 0 or 1, got dtype {bits.dtype}")
+            if bits.size and (bits.min() < 0 or bits.max() > 1):
+                bad = bits[(bits < 0) | (bits > 1)].flat[0]
+                raise ValueError(f"bits must be 0 or 1, got the value {bad}")
+        bits = bits.astype(np.int64)
         erased_bits = np.zeros(bits.shape, bool) if erased is None else np.asarray(erased, dtype=bool)
         if erased_bits.shape != bits.shape:
             raise ValueError(f"erasure mask shape {erased_bits.shape} differs from bits shape {bits.shape}")

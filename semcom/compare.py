@@ -56,10 +56,12 @@ def codec_profile(codec, images: torch.Tensor, batch_size: int = 2048) -> dict:
     codec.eval()
 
     def encode(x):
-        return torch.cat([codec.encode(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+        return torch.cat([codec.encode(x[i : i + batch_size], torch.arange(i, min(i + batch_size, len(x))))
+                          for i in range(0, len(x), batch_size)])
 
     def decode(idx):
-        return torch.cat([codec.decode(idx[i : i + batch_size]) for i in range(0, len(idx), batch_size)])
+        return torch.cat([codec.decode(idx[i : i + batch_size], torch.arange(i, min(i + batch_size, len(idx))))
+                          for i in range(0, len(idx), batch_size)])
 
     t_enc, idx = _timed(encode, images)
     t_dec, x_hat = _timed(decode, idx)

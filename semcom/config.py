@@ -87,8 +87,8 @@ def coerce(tp: Any, value: Any, key: str) -> Any:
             return value
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if math.isnan(float(value)):
-                raise ConfigError(key, "expected a number, got nan")
+            if not math.isfinite(float(value)):
+                raise ConfigError(key, f"expected a finite number, got {value}")
             return float(value)
     elif tp is str:
         if isinstance(value, str):
@@ -112,7 +112,7 @@ def build(cls: type, data: dict, prefix: str = "") -> Any:
     if not isinstance(data, dict):
         raise ConfigError(prefix, f"expected a table, got {_short(data)}")
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and not f.metadata.get("internal")}
     unknown = sorted(set(data) - set(fields))
     if unknown:
         where = f"{prefix}.{unknown[0]}" if prefix else unknown[0]

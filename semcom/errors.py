@@ -15,3 +15,7 @@ class ScenarioError(SemcomError):
 
 class ModelStoreError(SemcomError):
     """A stored model is missing, corrupt, tampered with, or made for something else."""
+
+
+class TrainingDivergedError(SemcomError):
+    """Training produced a model that must not be stored (NaN loss, chance-level accuracy)."""

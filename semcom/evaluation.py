@@ -61,6 +61,8 @@ class CodecUnderTest:
     objective: str
     prior: np.ndarray | None
     model_key: str
+    group: str | None = None  # the name results average training seeds by (default: name)
+    train_seed: int | None = None
 
 
 @dataclass
@@ -94,7 +96,7 @@ def original_point(classifier: torch.nn.Module, images: torch.Tensor, labels: np
     """The classifier on uncompressed images: the ceiling every codec is compared to."""
     flat = images.reshape(len(images), -1).numpy()
     row, cm = _metric_row(labels, classify(classifier, images), None)
-    row = {"codec": "original", "objective": "", "bits_per_digit": 8 * 784, "rate_bound_bits": 8 * 784,
+    row = {"codec": "original", "codec_group": "original", "train_seed": "", "objective": "", "bits_per_digit": 8 * 784, "rate_bound_bits": 8 * 784,
            "dim": 784, "levels": 256,
            "payload_bits": 8 * 784, "channel": "clean", "channel_kind": "clean", "param": "",
            "param_value": math.nan, "seed": seed, "n_images": len(labels), **row,
@@ -113,6 +115,10 @@ class CodecBench:
 
     With a codebook table and a (test images x codewords) distortion table, a point's
     reconstructions are never materialised: predictions and per-image MSE are gathers.
+    A codec with shared dither has no codebook: its clean-channel reconstructions are
+    decoded once, and a point decodes again only the digits whose received indices differ
+    from the sent ones (digit i always carries sequence number i, whatever the channel or
+    the link did to it).
     """
 
     def __init__(self, cut: CodecUnderTest, classifier: torch.nn.Module, images: torch.Tensor,
@@ -128,14 +134,21 @@ class CodecBench:
         self.receiver = Receiver(self.packer, fill_levels(erasure_policy, fmt.dim, fmt.levels, cut.prior))
         self.reconstruct = Reconstructor(codec, classifier, tabulate=tabulate)
         with torch.no_grad():
-            self.sent = torch.cat([codec.encode(images[i : i + 4096]) for i in range(0, len(images), 4096)]).numpy()
+            self.sent = torch.cat([codec.encode(images[i : i + 4096], torch.arange(i, min(i + 4096, len(images))))
+                                   for i in range(0, len(images), 4096)]).numpy()
         self.entropy_joint, self.entropy_marginal = empirical_entropy_bits(self.sent, fmt.levels)
         self.distortion: np.ndarray | None = None
         if self.reconstruct.tabulated and len(labels) * fmt.codebook_size <= distortion_limit:
             self.distortion = mse_to_codewords(self.originals, self.reconstruct.codebook()[0])
+        self.clean: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        if codec.uses_dither:
+            x_hat, preds = self.reconstruct(self.sent)
+            self.clean = (x_hat, preds, per_image_mse(self.originals, x_hat))
 
     def _outcome(self, indices: np.ndarray, n_examples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Predictions, per-image MSE and the first ``n_examples`` reconstructions."""
+        if self.clean is not None:
+            return self._dithered_outcome(indices, n_examples)
         if self.distortion is not None:
             images, preds = self.reconstruct.codebook()
             flat = self.reconstruct.codeword_numbers(indices)
@@ -143,6 +156,20 @@ class CodecBench:
             return preds[flat], image_mse, images[flat[:n_examples]]
         x_hat, preds = self.reconstruct(indices)
         return preds, per_image_mse(self.originals, x_hat), x_hat[:n_examples]
+
+    def _dithered_outcome(self, indices: np.ndarray, n_examples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        assert self.clean is not None
+        clean_images, clean_preds, clean_mse = self.clean
+        changed = np.flatnonzero((indices != self.sent).any(axis=1))
+        preds, image_mse = clean_preds.copy(), clean_mse.copy()
+        examples = clean_images[:n_examples].copy()
+        if changed.size:
+            x_hat, p = self.reconstruct(indices[changed], seq=changed)
+            preds[changed] = p
+            image_mse[changed] = per_image_mse(self.originals[changed], x_hat)
+            shown = changed < n_examples
+            examples[changed[shown]] = x_hat[shown]
+        return preds, image_mse, examples
 
     def run(self, point: SweepPoint, n_examples: int = 0) -> PointResult:
         t0 = time.perf_counter()
@@ -167,7 +194,9 @@ class CodecBench:
         varying = next(iter(point.channel.params), "")
         row = {
             # the rate is what crosses the channel; dim*log2(L) (eq. 1) is the bound it meets
-            "codec": point.codec, "objective": self.cut.objective, "bits_per_digit": float(self.packer.n_bits),
+            "codec": point.codec, "codec_group": self.cut.group or point.codec,
+            "train_seed": self.cut.train_seed if self.cut.train_seed is not None else "",
+            "objective": self.cut.objective, "bits_per_digit": float(self.packer.n_bits),
             "rate_bound_bits": self.format.nominal_bits, "dim": self.format.dim, "levels": self.format.levels,
             "payload_bits": self.packer.n_bits,
             "channel": point.setting, "channel_kind": point.channel.kind, "channel_label": point.channel.label,

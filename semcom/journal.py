@@ -27,8 +27,12 @@ class Journal:
         self._lock_file = None
 
     def __enter__(self) -> "Journal":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_file = open(self.path.with_suffix(".lock"), "w")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_file = open(self.path.with_suffix(".lock"), "w")
+        except OSError as exc:
+            raise SemcomError(f"{self.path.parent}: cannot write this run folder: {exc.strerror or exc}; "
+                              f"give another --results folder or pass --fresh") from None
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -72,7 +72,9 @@ class Reconstructor:
     """Decodes and classifies received indices; with a codebook table when it pays.
 
     A codec with at most ``table_limit`` codewords has few possible outputs: decoding
-    and classifying each codeword once turns every later batch into a lookup.
+    and classifying each codeword once turns every later batch into a lookup. A codec
+    with shared dither has no such table (its output depends on each digit's dither, so
+    on its sequence number): it is always decoded directly, with the digits' ``seq``.
     """
 
     def __init__(self, codec: Codec, classifier: torch.nn.Module, *, tabulate: bool | None = None,
@@ -82,7 +84,10 @@ class Reconstructor:
         self.batch_size = batch_size
         self.device = device or torch.device("cpu")
         size = codec.symbol_format.codebook_size
-        self.tabulated = (size <= table_limit) if tabulate is None else bool(tabulate)
+        if codec.uses_dither and tabulate:
+            raise ValueError("a codec with shared dither has no codebook table: its reconstruction depends on "
+                             "each digit's dither")
+        self.tabulated = (size <= table_limit and not codec.uses_dither) if tabulate is None else bool(tabulate)
         if self.tabulated and size > table_limit:
             raise ValueError(f"codebook of {size} codewords exceeds the table limit {table_limit}")
         self._images: np.ndarray | None = None
@@ -90,11 +95,13 @@ class Reconstructor:
         self._weights = codec.levels ** np.arange(codec.dim - 1, -1, -1, dtype=np.int64)
 
     @torch.no_grad()
-    def _direct(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _direct(self, indices: np.ndarray, seq: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if seq is None:
+            seq = np.arange(len(indices))
         images, preds = [], []
         for i in range(0, len(indices), self.batch_size):
             idx = torch.from_numpy(indices[i : i + self.batch_size]).to(self.device)
-            x_hat = self.codec.decode(idx)
+            x_hat = self.codec.decode(idx, torch.from_numpy(np.asarray(seq[i : i + self.batch_size], np.int64)))
             preds.append(self.classifier(x_hat).argmax(1).cpu().numpy())
             images.append(x_hat.cpu().numpy().reshape(len(idx), -1))
         if not images:
@@ -116,11 +123,12 @@ class Reconstructor:
         """(N, dim) symbol indices -> (N,) row numbers into :meth:`codebook` (first symbol most significant)."""
         return np.asarray(indices, dtype=np.int64) @ self._weights
 
-    def __call__(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Reconstructions (N, 784) float32 and predicted labels (N,)."""
+    def __call__(self, indices: np.ndarray, seq: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Reconstructions (N, 784) float32 and predicted labels (N,) of the digits numbered
+        ``seq`` (default 0..N-1; only codecs with shared dither depend on it)."""
         indices = np.asarray(indices, dtype=np.int64)
         if not self.tabulated:
-            return self._direct(indices)
+            return self._direct(indices, seq)
         images, preds = self.codebook()
         flat = self.codeword_numbers(indices)
         return images[flat], preds[flat]

@@ -3,7 +3,9 @@
 Numbers from *Rate-Distortion-Classification tradeoff* (Le, Duhamel, Wautier 2024),
 accuracy and distortion (per-pixel MSE) on the MNIST test set at 8 and 12 bits/digit.
 A reproduction scenario names its codecs ``<case>`` with ``bits = [8, 12]`` (so they
-expand to ``<case>-8b`` and ``<case>-12b``), case being one of :data:`CASES`.
+expand to ``<case>-8b`` and ``<case>-12b``), case being one of :data:`CASES`, and
+``train_seeds`` (expanding to ``<case>-8b-s0``, ...): each cell is a mean over training
+seeds with a 95% interval.
 """
 
 from __future__ import annotations
@@ -30,14 +32,46 @@ TABLE3: dict[str, dict[int, tuple[float, float | None]]] = {
 
 
 PAPER_EPOCHS = 25  # section 5.1
+CONFIDENCE = 0.95
 
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else math.nan
 
 
+def interval(values: list[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Mean and half-width of the Student-t confidence interval of the mean (nan below 2 values)."""
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan
+    m = _mean(values)
+    if n < 2:
+        return m, math.nan
+    from scipy import stats
+
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1))
+    return m, float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+
+
+def _group(row: dict) -> str:
+    group = row.get("codec_group")
+    return group if isinstance(group, str) and group else row["codec"]
+
+
+def per_training_seed(rows: list[dict], group: str, channel: str) -> dict[str, tuple[float, float]]:
+    """codec -> (accuracy, MSE) on ``channel``, averaged over channel seeds: one value per trained model."""
+    by_codec: dict[str, list[dict]] = {}
+    for r in rows:
+        if _group(r) == group and r["channel"] == channel:
+            by_codec.setdefault(r["codec"], []).append(r)
+    return {c: (_mean([float(r["accuracy"]) for r in sel]), _mean([float(r["mse"]) for r in sel]))
+            for c, sel in sorted(by_codec.items())}
+
+
 def table3_rows(rows: list[dict], channel: str | None = None) -> list[dict]:
-    """Our accuracy/MSE per case and rate (mean over seeds, clean channel) beside the paper's."""
+    """Our accuracy/MSE per case and rate beside the paper's: the mean over training seeds
+    (each model first averaged over channel seeds, which on the clean channel change
+    nothing) with a 95% Student-t interval over training seeds."""
     coded = [r for r in rows if r["codec"] != "original"]
     channel = channel or next((r["channel"] for r in coded if r["channel_kind"] == "clean"), None)
     out = []
@@ -45,16 +79,19 @@ def table3_rows(rows: list[dict], channel: str | None = None) -> list[dict]:
     for case, by_bits in TABLE3.items():
         for bits, (paper_acc, paper_mse) in by_bits.items():
             if case == "original":
-                acc, mse, n = _mean(original), math.nan, len(original)
+                acc, acc_ci, mse, mse_ci, n, models = _mean(original), math.nan, math.nan, math.nan, 1, ""
             else:
-                sel = [r for r in coded if r["codec"] == f"{case}-{bits}b" and r["channel"] == channel]
-                if not sel:
+                models_ = per_training_seed(coded, f"{case}-{bits}b", channel)
+                if not models_:
                     continue
-                acc, mse, n = _mean([float(r["accuracy"]) for r in sel]), _mean([float(r["mse"]) for r in sel]), len(sel)
-            out.append({"case": case, "bits_per_digit": bits, "accuracy": acc, "mse": mse,
+                acc, acc_ci = interval([a for a, _ in models_.values()])
+                mse, mse_ci = interval([m for _, m in models_.values()])
+                n, models = len(models_), " ".join(models_)
+            out.append({"case": case, "bits_per_digit": bits, "accuracy": acc, "accuracy_ci95": acc_ci,
+                        "mse": mse, "mse_ci95": mse_ci, "train_seeds": n,
                         "paper_accuracy": paper_acc, "paper_mse": paper_mse if paper_mse is not None else math.nan,
                         "accuracy_diff_pts": 100 * (acc - paper_acc),
-                        "mse_diff": mse - paper_mse if paper_mse is not None else math.nan, "seeds": n})
+                        "mse_diff": mse - paper_mse if paper_mse is not None else math.nan, "models": models})
     return out
 
 
@@ -66,8 +103,12 @@ def _num(v: float, fmt: str = "{:.4f}") -> str:
     return "–" if math.isnan(v) else fmt.format(v)
 
 
+def _with_ci(value: str, half: float, fmt: str) -> str:
+    return value if math.isnan(half) else f"{value} ± {fmt.format(half)}"
+
+
 def table3_markdown(table: list[dict]) -> str:
-    """Table 3's layout (cases x rates), each cell 'ours (paper, difference)'."""
+    """Table 3's layout (cases x rates); each cell 'ours ± 95% interval (n) / paper / difference'."""
     rates = sorted({r["bits_per_digit"] for r in table})
     head = "| case | " + " | ".join(f"acc @ {b} bits | MSE @ {b} bits" for b in rates) + " |"
     lines = [head, "|---|" + "---|---|" * len(rates)]
@@ -78,27 +119,42 @@ def table3_markdown(table: list[dict]) -> str:
             if r is None:
                 cells += ["not run", "not run"]
                 continue
-            cells.append(f"{_pct(r['accuracy'])} (paper {_pct(r['paper_accuracy'])}, "
-                         f"{r['accuracy_diff_pts']:+.2f} pts)")
+            n = "" if case == "original" else f" (n={r['train_seeds']})"
+            acc = _with_ci(_pct(r["accuracy"]), 100 * r["accuracy_ci95"], "{:.2f}")
+            cells.append(f"{acc}{n}; paper {_pct(r['paper_accuracy'])}, {r['accuracy_diff_pts']:+.2f} pts")
+            mse = _with_ci(_num(r["mse"]), r["mse_ci95"], "{:.4f}")
             cells.append("–" if math.isnan(r["mse"]) else
-                         f"{_num(r['mse'])} (paper {_num(r['paper_mse'], '{:.3f}')}, {_num(r['mse_diff'], '{:+.4f}')})")
+                         f"{mse}; paper {_num(r['paper_mse'], '{:.3f}')}, {_num(r['mse_diff'], '{:+.4f}')}")
         if any(c != "not run" for c in cells):
             lines.append(f"| {CASE_TITLES[case]} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
+def compare_intervals(a: float, a_ci: float, b: float, b_ci: float) -> str:
+    """'above', 'below' or 'not distinguishable': an ordering only where the 95% intervals separate."""
+    if any(math.isnan(v) for v in (a_ci, b_ci)):
+        return "not distinguishable (fewer than 2 training seeds)"
+    if a - a_ci > b + b_ci:
+        return "above"
+    if a + a_ci < b - b_ci:
+        return "below"
+    return "not distinguishable"
+
+
 def ordering_findings(table: list[dict]) -> list[str]:
-    """Does the paper's headline hold here: NA2 above only-compression in accuracy, at some MSE cost?"""
+    """Does the paper's headline hold here: NA2 above only-compression in accuracy, at some MSE cost?
+    Stated only where the 95% intervals over training seeds separate."""
     notes = []
     for bits in sorted({r["bits_per_digit"] for r in table}):
         na2 = next((r for r in table if r["case"] == "NA2" and r["bits_per_digit"] == bits), None)
         oc = next((r for r in table if r["case"] == "only_compression" and r["bits_per_digit"] == bits), None)
         if na2 is None or oc is None:
             continue
-        acc = "above" if na2["accuracy"] > oc["accuracy"] else "not above"
-        cost = "higher" if na2["mse"] > oc["mse"] else "not higher"
-        notes.append(f"{bits} bits/digit: NA2 accuracy {100 * na2['accuracy']:.2f}% is {acc} only-compression "
-                     f"({100 * oc['accuracy']:.2f}%); its MSE {na2['mse']:.4f} is {cost} ({oc['mse']:.4f}).")
+        acc = compare_intervals(na2["accuracy"], na2["accuracy_ci95"], oc["accuracy"], oc["accuracy_ci95"])
+        mse = compare_intervals(na2["mse"], na2["mse_ci95"], oc["mse"], oc["mse_ci95"])
+        notes.append(f"{bits} bits/digit: NA2 accuracy {100 * na2['accuracy']:.2f}% (n={na2['train_seeds']}) vs "
+                     f"only compression {100 * oc['accuracy']:.2f}% (n={oc['train_seeds']}): {acc}; "
+                     f"NA2 MSE {na2['mse']:.4f} vs {oc['mse']:.4f}: {mse}.")
     return notes
 
 
@@ -108,7 +164,9 @@ def write_table3(rows: list[dict], run_dir: Path, epochs: dict[str, int] | None 
     if not table:
         return []
     write_csv(run_dir / "table3.csv", table)
-    text = "# Table 3, reproduced\n\nClean channel, mean over seeds; each cell: ours (paper, ours - paper).\n"
+    text = ("# Table 3, reproduced\n\nClean channel, official test set. Each cell: our mean over training seeds "
+            "± the half-width of its 95% Student-t interval (n = training seeds; no interval for n = 1); then the "
+            "paper's value and ours - paper. An ordering is stated only where the intervals separate.\n")
     if epochs:
         counts = sorted(set(epochs.values()))
         text += (f"Codecs trained for {' / '.join(str(c) for c in counts)} epochs "

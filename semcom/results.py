@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import tempfile
 import json
 import math
 import secrets
@@ -13,7 +15,35 @@ from pathlib import Path
 
 import numpy as np
 
+from semcom.errors import SemcomError
 from semcom.store import atomic_write_bytes, atomic_write_text
+
+
+def ensure_writable_dir(path: Path, what: str = "results folder") -> None:
+    """Fail early, in one line naming the path and the cause, where outputs cannot be written:
+    checked before any data is loaded or any model trained, so nothing computed is lost.
+    Folders made for the check are removed again (a run that fails later leaves nothing)."""
+    path = Path(path)
+    missing = []
+    for parent in [path, *path.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise SemcomError(f"{what} {path}: {parent} is a file, not a folder")
+            break
+        missing.append(parent)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise SemcomError(f"{what} {path}: cannot write there: {exc.strerror or exc}") from None
+    finally:
+        for folder in missing:  # deepest first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
 
 def new_run_id() -> str:

@@ -26,7 +26,8 @@ from semcom.executors import DaskExecutor, LocalExecutor
 from semcom.journal import Journal
 from semcom.plots import draw_run, training_curves
 from semcom.progress import Progress, log
-from semcom.results import new_run_id, save_array, save_examples, summary_markdown, write_csv, write_json
+from semcom.results import ensure_writable_dir, new_run_id, save_array, save_examples, summary_markdown, write_csv, write_json
+from semcom.errors import ScenarioError
 from semcom.scenario import Scenario
 from semcom.store import ModelStore, atomic_write_text, file_sha256, spec_key
 from semcom.training.common import resolve_device
@@ -45,11 +46,18 @@ def prepare_data(scenario: Scenario, data_path: str | Path | None = None):
     path = Path(data_path) if data_path is not None else scenario.resolve(ds_cfg.path)
     dataset = load_dataset(ds_cfg.name, path=path)
     images, labels = dataset.train_images, dataset.train_labels
+    for key, limit, n, what in (("train_limit", ds_cfg.train_limit, len(images), "training"),
+                                ("test_limit", ds_cfg.test_limit, len(dataset.test_images), "test")):
+        if limit > n:
+            raise ScenarioError(str(scenario.source), f"dataset.{key}",
+                                f"{limit}, but {dataset.name} at {dataset.source} holds {n} {what} images")
     if ds_cfg.train_limit:
-        if ds_cfg.train_limit > len(images):
-            log(f"note: dataset.train_limit={ds_cfg.train_limit} but only {len(images)} training images exist; using all")
         images, labels = images[: ds_cfg.train_limit], labels[: ds_cfg.train_limit]
     train_idx, val_idx = train_val_split(len(images), ds_cfg.val_fraction, ds_cfg.split_seed)
+    if len(val_idx) == 0 or len(train_idx) == 0:
+        raise ScenarioError(str(scenario.source), "dataset.val_fraction",
+                            f"{ds_cfg.val_fraction} of {len(images)} images leaves {len(train_idx)} for training and "
+                            f"{len(val_idx)} for validation; both must be non-empty")
     split = {"val_fraction": ds_cfg.val_fraction, "split_seed": ds_cfg.split_seed}
     data = TrainingData.from_arrays(ds_cfg.name, images, labels, train_idx, val_idx, split)
     test_x, test_y = dataset.test_images, dataset.test_labels
@@ -100,7 +108,10 @@ def _obtain_models(scenario: Scenario, data, store: ModelStore, device: str, nam
 
 def _store_and_device(scenario: Scenario, store: ModelStore | None) -> tuple[ModelStore, str]:
     device = str(resolve_device(scenario.device))
-    return (store if store is not None else ModelStore(scenario.resolve(scenario.store.path))), device
+    if store is None:
+        store = ModelStore(scenario.resolve(scenario.store.path),
+                           also=[scenario.resolve(p) for p in scenario.store.also])
+    return store, device
 
 
 def prepare_run(scenario: Scenario, *, data_path: str | Path | None = None, store: ModelStore | None = None,
@@ -122,7 +133,8 @@ def prepare_run(scenario: Scenario, *, data_path: str | Path | None = None, stor
         section = sections[name]
         prior = np.asarray(card["symbol_prior"]) if "symbol_prior" in card else None
         label = section.family if section.family != "learned" else section.objective
-        codecs.append(CodecUnderTest(section.name, model, label, prior, card["key"]))
+        codecs.append(CodecUnderTest(section.name, model, label, prior, card["key"], group=section.group,
+                                     train_seed=section.train.seed))
         if section.family == "learned":
             histories[name] = {"history": card.get("history", {})}
     return RunContext(dataset, data, test_images, test_labels, classifier, codecs, models, device, histories)
@@ -176,10 +188,11 @@ def run_scenario(
     """
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     t0 = time.perf_counter()
+    root = Path(results_root) if results_root is not None else Path(scenario.output.dir)
+    ensure_writable_dir(root / scenario.name)  # before any data is read or model trained
     ctx = context or prepare_run(scenario, data_path=data_path, store=store, retrain=retrain, progress=progress)
     dataset, data, test_images, test_labels = ctx.dataset, ctx.data, ctx.test_images, ctx.test_labels
     classifier, codecs, models, device = ctx.classifier, ctx.codecs, ctx.models, ctx.device
-    root = Path(results_root) if results_root is not None else Path(scenario.output.dir)
     run_id = run_id_for(scenario, dataset.checksums)
     if fresh:
         run_id += "-" + new_run_id()
@@ -234,7 +247,11 @@ def run_scenario(
                 latencies[(p.codec, p.channel.label, p.link.label, str(p.seed))] = np.load(lat_path)
         if latencies:
             save_examples(run_dir / "latency.npz", {"|".join(k): v for k, v in latencies.items()})
+        # wall-clock times go to a file of their own: metrics.csv is byte-identical across reruns and resumes
+        timings = [{"codec": r["codec"], "channel": r["channel"], "seed": r["seed"], "seconds": r.pop("seconds", 0.0)}
+                   for r in rows]
         write_csv(run_dir / "metrics.csv", rows)
+        write_csv(run_dir / "timings.csv", timings)
         write_csv(run_dir / "per_class.csv", class_rows)
         save_examples(run_dir / "examples.npz", examples)
         atomic_write_text(run_dir / "summary.md", summary_markdown(rows))
@@ -256,7 +273,7 @@ def run_scenario(
                      "notes": dataset.notes, "training_identity": data.identity,
                      "n_train": len(data.train_x), "n_val": len(data.val_x), "n_test": len(test_labels)},
             "models": models,
-            "files": ["metrics.csv", "per_class.csv", "summary.md", "examples.npz", "journal.jsonl", "manifest.json"],
+            "files": ["metrics.csv", "timings.csv", "per_class.csv", "summary.md", "examples.npz", "journal.jsonl", "manifest.json"],
         }
         if "paper_table3" in scenario.output.tables:
             from semcom.paper import write_table3

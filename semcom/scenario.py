@@ -23,7 +23,7 @@ from semcom.training.adversarial import MSE_REDUCTIONS
 from semcom.config import ConfigError, build, check, non_negative, one_of, positive
 from semcom.errors import ScenarioError
 from semcom.training.classifier import ClassifierTrainConfig
-from semcom.training.common import PRECISIONS, TrainConfig
+from semcom.training.common import CRITIC_BATCHES, PRECISIONS, TrainConfig
 
 DATASET_NAMES = ("mnist", "fashion-mnist")
 OBJECTIVES = ("mse", "deep_feature", "adversarial", "task_aware")
@@ -38,7 +38,8 @@ _prob = check(lambda v: 0.0 <= v < 1.0, "a fraction in [0, 1)")
 class DatasetSection:
     name: str = field(default="mnist", metadata=one_of(*DATASET_NAMES))
     path: str | None = None
-    val_fraction: float = field(default=0.2, metadata=_prob)
+    val_fraction: float = field(default=0.2, metadata=check(lambda v: 0.0 < v < 1.0, "a fraction in (0, 1): "
+                                                            "training needs a validation split"))
     split_seed: int = field(default=0, metadata=non_negative())
     train_limit: int = field(default=0, metadata=non_negative())
     test_limit: int = field(default=0, metadata=non_negative())
@@ -48,7 +49,7 @@ class DatasetSection:
 class ClassifierSection:
     epochs: int = field(default=12, metadata=positive())
     batch_size: int = field(default=128, metadata=positive())
-    lr: float = field(default=0.001, metadata=check(lambda v: v > 0, "a positive number"))
+    lr: float = field(default=0.001, metadata=check(lambda v: 0 < v < math.inf, "a positive finite number"))
     lr_decay_every: int = field(default=5, metadata=positive())
     lr_decay_factor: float = field(default=0.3, metadata=check(lambda v: 0 < v <= 1, "a number in (0, 1]"))
     max_shift: int = field(default=2, metadata=non_negative())
@@ -64,15 +65,19 @@ class TrainSection:
 
     epochs: int = field(default=25, metadata=positive())
     batch_size: int = field(default=64, metadata=positive())
-    lr: float = field(default=0.0025, metadata=check(lambda v: v > 0, "a positive number"))
-    critic_lr: float = field(default=0.0002, metadata=check(lambda v: v > 0, "a positive number"))
+    lr: float = field(default=0.0025, metadata=check(lambda v: 0 < v < math.inf, "a positive finite number"))
+    critic_lr: float = field(default=0.0002, metadata=check(lambda v: 0 < v < math.inf, "a positive finite number"))
     lr_decay_start: int = field(default=10, metadata=non_negative())
     lr_decay_every: int = field(default=10, metadata=positive())
     lr_decay_factor: float = field(default=0.2, metadata=check(lambda v: 0 < v <= 1, "a number in (0, 1]"))
     critic_steps: int = field(default=1, metadata=positive())
     gp_lambda: float = field(default=10.0, metadata=check(lambda v: v >= 0, "a number >= 0"))
     precision: str = field(default="fp32", metadata=one_of(*PRECISIONS))
-    seed: int = 0
+    adam_betas: list[float] = field(default_factory=lambda: [0.5, 0.9], metadata=check(
+        lambda v: len(v) == 2 and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in v),
+        "two numbers in [0, 1), e.g. [0.5, 0.9]"))
+    critic_batches: str = field(default="separate", metadata=one_of(*CRITIC_BATCHES))
+    seed: int = field(default=0, metadata=non_negative())
 
 
 def _check_train_channel(spec: dict) -> bool:
@@ -102,6 +107,7 @@ class CodecSection:
     width: int = field(default=128, metadata=check(lambda v: v >= 2 and v % 2 == 0, "an even integer >= 2"))
     quantizer: str = field(default="ste", metadata=one_of(*TRAIN_MODES))
     sigma: float | None = field(default=None, metadata=check(lambda v: v > 0, "a positive number"))
+    dither: bool = False
     lambda_mse: float | None = field(default=None, metadata=check(lambda v: v >= 0, "a number >= 0"))
     mse_reduction: str | None = field(default=None, metadata=one_of(*MSE_REDUCTIONS))
     lambda_feature: float | None = field(default=None, metadata=check(lambda v: v >= 0, "a number >= 0"))
@@ -110,9 +116,18 @@ class CodecSection:
     train_channel: dict | None = field(default=None, metadata=check(
         _check_train_channel, "a table {kind = 'bsc', p = 0..0.5} or {kind = 'bec', epsilon = 0..1}"))
     fit_iterations: int = field(default=30, metadata=positive())
+    train_seeds: list[int] | None = field(default=None, metadata={
+        **check(lambda v: v >= 0, "an integer >= 0"), "each": True})
     train: TrainSection = field(default_factory=TrainSection)
+    #: the codec's name before its training seed was appended (set by :meth:`expand`)
+    group: str | None = field(default=None, metadata={"internal": True})
 
     def __post_init__(self) -> None:
+        if self.train_seeds is not None:
+            if not self.train_seeds:
+                raise ConfigError("train_seeds", "empty list; expected at least one training seed")
+            if len(set(self.train_seeds)) != len(self.train_seeds):
+                raise ConfigError("train_seeds", f"{self.train_seeds} repeats a seed; each seed trains one model")
         if isinstance(self.lambda_ce, list) and not self.lambda_ce:
             raise ConfigError("lambda_ce", "empty list; expected at least one weight")
         if self.objective == "adversarial" and self.preset is None:
@@ -158,13 +173,22 @@ class CodecSection:
 
     def expand(self) -> list["CodecSection"]:
         """Lists become one codec per value: rates named ``<name>-<bits>b``, cross-entropy
-        weights ``<name>-ce<lambda>`` (both lists: ``<name>-<bits>b-ce<lambda>``)."""
+        weights ``<name>-ce<lambda>`` (both lists: ``<name>-<bits>b-ce<lambda>``), training
+        seeds ``<name>-s<seed>``; ``group`` keeps the name without the seed, which is what
+        results average over training seeds by."""
         sections = [self]
         if isinstance(self.bits, list):
             sections = [replace(s, name=f"{s.name}-{b}b", bits=b) for s in sections for b in self.bits]
         if isinstance(self.lambda_ce, list):
             sections = [replace(s, name=f"{s.name}-ce{w:g}", lambda_ce=w) for s in sections for w in self.lambda_ce]
-        return sections
+        if self.train_seeds is not None:
+            return [replace(s, name=f"{s.name}-s{k}", group=s.name, train_seeds=None, train=replace(s.train, seed=k))
+                    for s in sections for k in self.train_seeds]
+        return [replace(s, group=s.name) for s in sections]
+
+    @property
+    def train_seed(self) -> int:
+        return self.train.seed
 
     @property
     def symbol_format(self) -> SymbolFormat:
@@ -202,7 +226,9 @@ class CodecSection:
             extra["mse_reduction"] = reduction
         if self.train_channel is not None:
             extra["train_channel"] = dict(self.train_channel)
-        return TrainConfig(device=device, train_limit=train_limit, extra=extra, **asdict(self.train))
+        train = asdict(self.train)
+        train["adam_betas"] = tuple(float(b) for b in train["adam_betas"])
+        return TrainConfig(device=device, train_limit=train_limit, extra=extra, **train)
 
 
 @dataclass(frozen=True)
@@ -278,16 +304,23 @@ class OutputSection:
 
 @dataclass(frozen=True)
 class StoreSection:
+    """``path``: the store models are read from and trained into (default ``$SEMCOM_STORE``
+    or ``~/.cache/semcom/models``); ``also``: further stores only read, after it and before
+    the shipped weights (e.g. the repository's committed ``models/``)."""
+
     path: str | None = None
+    also: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class _ScenarioBody:
-    name: str = field(metadata=check(lambda v: bool(v) and all(c.isalnum() or c in "-_." for c in v),
-                                     "a name of letters, digits, '-', '_' or '.'"))
+    name: str = field(metadata=check(lambda v: bool(v) and all(c.isalnum() or c in "-_." for c in v)
+                                     and not v.startswith("."),
+                                     "a name of letters, digits, '-', '_' or '.', not starting with '.'"))
     description: str = ""
     seeds: list[int] = field(default_factory=lambda: [0], metadata=check(
-        lambda v: len(v) > 0 and all(x >= 0 for x in v), "a non-empty list of integers >= 0"))
+        lambda v: len(v) > 0 and all(x >= 0 for x in v) and len(set(v)) == len(v),
+        "a non-empty list of distinct integers >= 0"))
     device: str = field(default="auto", metadata=check(
         lambda v: v in ("auto", "cpu", "cuda") or v.startswith("cuda:"), "'auto', 'cpu' or 'cuda[:N]'"))
     dataset: DatasetSection = field(default_factory=DatasetSection)
@@ -376,7 +409,12 @@ def parse_scenario(data: dict, source: Path) -> Scenario:
     try:
         body = build(_ScenarioBody, data)
     except ConfigError as exc:
-        raise ScenarioError(file, exc.key, exc.detail) from None
+        detail = exc.detail
+        if detail.startswith("unknown key; expected one of: ") and "." not in exc.key:
+            # [[channels]] and [link] are parsed apart from the rest: name them too
+            valid = sorted({f.name for f in fields(_ScenarioBody) if not f.metadata.get("internal")} | {"channels", "link"})
+            detail = f"unknown key; expected one of: {', '.join(valid)}"
+        raise ScenarioError(file, exc.key, detail) from None
     if not body.codecs:
         raise ScenarioError(file, "codecs", "expected at least one [[codecs]] entry")
     names = [c.name for entry in body.codecs for c in entry.expand()]

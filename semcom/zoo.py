@@ -71,7 +71,7 @@ def codec_spec(section: CodecSection, data: TrainingData, classifier_key: str | 
             spec["classifier"] = classifier_key
         return spec
     fmt = section.symbol_format
-    arch = LearnedCodecConfig(fmt.dim, fmt.levels, section.width, section.quantizer, section.sigma)
+    arch = LearnedCodecConfig(fmt.dim, fmt.levels, section.width, section.quantizer, section.sigma, section.dither)
     train = section.train_config("auto", 0)
     spec = {"kind": "codec", "family": "learned", "objective": section.objective, "arch": arch.to_dict(),
             "train": train.identity(), "data": data.identity}
@@ -100,17 +100,27 @@ def stored_codec(section: CodecSection, data: TrainingData, classifier_key: str,
         return None
     codec = _empty_codec(spec)
     _load(codec, *loaded)
+    prior = loaded[1].get("symbol_prior")
+    if prior is None:
+        raise ModelStoreError(f"model {loaded[1]['key']}: card lacks the symbol prior the receiver needs; "
+                              f"delete {loaded[1]['key']}.json to retrain")
+    if np.asarray(prior).shape != (codec.dim, codec.levels):
+        raise ModelStoreError(f"model {loaded[1]['key']}: symbol prior has shape {np.asarray(prior).shape}, expected "
+                              f"({codec.dim}, {codec.levels}) for this codec; delete {loaded[1]['key']}.json to retrain")
     return codec.eval(), loaded[1]
 
 
 def obtain_classifier(section: ClassifierSection, data: TrainingData, store: ModelStore, *, device: str = "auto",
                       retrain: bool = False, progress: bool = True) -> tuple[DigitClassifier, StoredModel | dict]:
     spec = classifier_spec(section, data)
+    found = None if retrain else stored_classifier(section, data, store)  # reading takes no lock
+    if found is not None:
+        if progress:
+            log(f"classifier: using stored model {found[1]['key']}")
+        return found
     with store.lock(spec):
-        found = None if retrain else stored_classifier(section, data, store)
+        found = None if retrain else stored_classifier(section, data, store)  # trained meanwhile by another process?
         if found is not None:
-            if progress:
-                log(f"classifier: using stored model {found[1]['key']}")
             return found
         if progress:
             log(f"classifier: no stored model for this configuration; training ({section.epochs} epochs)")
@@ -127,11 +137,14 @@ def obtain_codec(section: CodecSection, data: TrainingData, classifier: DigitCla
                  progress: bool = True) -> tuple[Codec, dict]:
     """The stored codec for ``section`` on ``data``, trained (or fitted) and stored when missing."""
     spec = codec_spec(section, data, classifier_key)
+    found = None if retrain else stored_codec(section, data, classifier_key, store)  # reading takes no lock
+    if found is not None:
+        if progress:
+            log(f"codec {section.name}: using stored model {found[1]['key']}")
+        return found
     with store.lock(spec):
         found = None if retrain else stored_codec(section, data, classifier_key, store)
         if found is not None:
-            if progress:
-                log(f"codec {section.name}: using stored model {found[1]['key']}")
             return found
         if section.family != "learned":
             codec, history = _fit_classical(section, data, classifier, progress)
@@ -202,7 +215,8 @@ def _jsonable(obj):
 def symbol_prior(codec: Codec, images: torch.Tensor, batch_size: int = 4096) -> np.ndarray:
     """Frequency of each level per latent coordinate on the training images, shape (dim, L)."""
     codec.eval()
-    idx = torch.cat([codec.encode(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]).numpy()
+    idx = torch.cat([codec.encode(images[i : i + batch_size], torch.arange(i, min(i + batch_size, len(images))))
+                     for i in range(0, len(images), batch_size)]).numpy()
     counts = np.stack([np.bincount(idx[:, j], minlength=codec.levels) for j in range(codec.dim)])
     return counts / max(len(idx), 1)
 

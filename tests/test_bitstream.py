@@ -70,7 +70,11 @@ def test_unpack_never_crashes_on_random_bits(dim, levels, raw, mask_raw):
     p = BitPacker(dim, levels)
     n_bits = p.n_bits
     rows = len(raw) // n_bits
-    bits = np.frombuffer(raw[: rows * n_bits], dtype=np.uint8).reshape(rows, n_bits)  # any byte values
+    raw_bytes = np.frombuffer(raw[: rows * n_bits], dtype=np.uint8).reshape(rows, n_bits)  # any byte values
+    if (raw_bytes > 1).any():  # not bits: refused, never read as 1
+        with pytest.raises(ValueError, match="bits must be 0 or 1"):
+            p.unpack(raw_bytes)
+    bits = raw_bytes % 2
     mask = np.zeros(bits.shape, bool)
     m = np.frombuffer(mask_raw, dtype=np.uint8)[: mask.size]
     mask.flat[: len(m)] = m % 2 == 1
@@ -90,3 +94,15 @@ def test_pack_rejects_out_of_range_and_bad_shapes():
         p.pack(np.zeros((3, 5), int))
     with pytest.raises(ValueError, match="shape"):
         p.unpack(np.zeros((3, 7), np.uint8))
+
+
+@pytest.mark.parametrize("bad", [np.array([[0, 2, 0, 1]]), np.array([[0, -1, 0, 1]]), np.array([[0, 0.4, 0, 1]]),
+                                 np.array([[0, np.nan, 0, 1]]), np.array([["0", "1", "0", "1"]])])
+def test_receiver_rejects_values_that_are_not_bits(bad):
+    from semcom.bitstream import BitPacker
+
+    with pytest.raises(ValueError, match="bits must be"):
+        BitPacker(2, 4).unpack(bad)
+    # bools and 0/1 integers of any width are bits
+    assert BitPacker(2, 4).unpack(np.array([[0, 1, 1, 0]], np.uint8)).indices.tolist() == [[1, 2]]
+    assert BitPacker(2, 4).unpack(np.array([[False, True, True, False]])).indices.tolist() == [[1, 2]]

@@ -25,10 +25,10 @@ def test_train_gets_only_the_named_codecs_then_reuses_them(tmp_path, mnist_dir, 
     assert f"| c-6b | {codec_card['key']} |" in first.output
     assert not list(tmp_path.glob("results*"))  # no sweep ran
 
-    weights_before = {p.name: p.stat().st_mtime_ns for p in store.glob("*.pt")}
+    weights_before = {p.name: p.stat().st_mtime_ns for p in store.glob("*.safetensors")}
     again = runner.invoke(main, args + ["--only", "c-6b"])
     assert again.exit_code == 0, again.output
-    assert {p.name: p.stat().st_mtime_ns for p in store.glob("*.pt")} == weights_before  # reused, not retrained
+    assert {p.name: p.stat().st_mtime_ns for p in store.glob("*.safetensors")} == weights_before  # reused, not retrained
 
 
 def test_train_unknown_codec_is_a_one_line_error(tmp_path, mnist_dir, isolated_env):

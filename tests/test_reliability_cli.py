@@ -86,7 +86,7 @@ def test_corrupted_model_file_is_refused_not_retrained(tmp, trained, mnist_dir):
     card_path = cards["codec"]
     card = json.loads(card_path.read_text())
     weights = card_path.parent / card["weights_file"]
-    assert weights.name == f"{card['key']}.{card['weights_sha256'][:12]}.pt"
+    assert weights.name == f"{card['key']}.{card['weights_sha256'][:12]}.safetensors"
     store_files = sorted(p.name for p in (tmp / "store").iterdir() if p.is_file())
     data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0x01  # one flipped bit

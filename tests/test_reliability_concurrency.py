@@ -104,12 +104,12 @@ def test_simultaneous_runs_train_each_model_once(tmp, same_folder):
     for card_path in cards:
         card = json.loads(card_path.read_text())
         assert card_path.name == f"{card['key']}.json"
-        assert card["weights_file"] == f"{card['key']}.{card['weights_sha256'][:12]}.pt"
+        assert card["weights_file"] == f"{card['key']}.{card['weights_sha256'][:12]}.safetensors"
         assert card["weights_sha256"] == file_sha256(card_path.parent / card["weights_file"])
         assert store.load_state(card["spec"]) is not None
         weights_files.append(card["weights_file"])
     # each model saved once: exactly the two weights files the cards name, nothing else
-    assert sorted(p.name for p in (tmp / "store").glob("*.pt")) == sorted(weights_files)
+    assert sorted(p.name for p in (tmp / "store").glob("*.safetensors")) == sorted(weights_files)
 
 
 def test_two_fresh_runs_at_once_write_separate_complete_folders(tmp, same_folder, mnist_dir):

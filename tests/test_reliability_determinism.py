@@ -39,9 +39,9 @@ def _table(path: Path) -> tuple[list[str], list[dict]]:
 
 
 def _weights_path(store: ModelStore, entry: dict) -> Path:
-    """Where a manifest's model entry must be: <key>.<first 12 hex of its weights' SHA-256>.pt,
+    """Where a manifest's model entry must be: <key>.<first 12 hex of its weights' SHA-256>.safetensors,
     the file its card <key>.json names."""
-    path = store.root / f"{entry['key']}.{entry['weights_sha256'][:12]}.pt"
+    path = store.root / f"{entry['key']}.{entry['weights_sha256'][:12]}.safetensors"
     card = json.loads((store.root / f"{entry['key']}.json").read_text())
     assert card["weights_file"] == path.name
     return path

@@ -1,6 +1,6 @@
 """The model store under stress: wrong files, failed writes, concurrent writers.
 
-A store entry is two files: the weights ``<key>.<h>.pt`` (``h`` = the first 12 hex digits
+A store entry is two files: the weights ``<key>.<h>.safetensors`` (``h`` = the first 12 hex digits
 of their SHA-256) and the card ``<key>.json``, which names that file in ``weights_file``
 and is written last (the commit). Whatever happens (a file copied under another key, a
 crash or a full disk mid-save, two processes saving at once) a lookup must give either a
@@ -55,7 +55,7 @@ def _state(seed: int = 0) -> dict:
 
 def _leftovers(root: Path) -> list[str]:
     """Files in the store that are not a finished entry (temporary files of a save)."""
-    return sorted(p.name for p in root.iterdir() if p.is_file() and not p.name.endswith((".pt", ".json")))
+    return sorted(p.name for p in root.iterdir() if p.is_file() and not p.name.endswith((".safetensors", ".json")))
 
 
 def _hidden(root: Path) -> list[str]:
@@ -63,8 +63,8 @@ def _hidden(root: Path) -> list[str]:
 
 
 def _weights_name(card: dict) -> str:
-    """The content-named weights file of an entry: <key>.<first 12 hex of its SHA-256>.pt."""
-    return f"{card['key']}.{card['weights_sha256'][:12]}.pt"
+    """The content-named weights file of an entry: <key>.<first 12 hex of its SHA-256>.safetensors."""
+    return f"{card['key']}.{card['weights_sha256'][:12]}.safetensors"
 
 
 def _assert_consistent(store: ModelStore, spec: dict) -> tuple[dict, dict]:
@@ -88,7 +88,7 @@ def test_entry_copied_under_another_specs_key_is_refused(tmp_path, what):
     key = spec_key(other)
     assert key != saved.key
     # both files copied under the other key's names (the card verbatim)
-    shutil.copy(saved.weights, tmp_path / f"{key}.{saved.card['weights_sha256'][:12]}.pt")
+    shutil.copy(saved.weights, tmp_path / f"{key}.{saved.card['weights_sha256'][:12]}.safetensors")
     shutil.copy(tmp_path / f"{saved.key}.json", tmp_path / f"{key}.json")
     assert store.find(other) is not None  # the copy is found ...
     with pytest.raises(ModelStoreError, match="another model") as info:  # ... and refused
@@ -113,7 +113,7 @@ def test_shipped_weights_for_another_spec_are_refused(tmp_path, monkeypatch):
     shipped = tmp_path / "shipped"
     saved = ModelStore(shipped, use_shipped=False).save(SPEC, _state(), {})
     other = OTHER_SPECS["levels"]
-    shutil.copy(saved.weights, shipped / f"{spec_key(other)}.{saved.card['weights_sha256'][:12]}.pt")
+    shutil.copy(saved.weights, shipped / f"{spec_key(other)}.{saved.card['weights_sha256'][:12]}.safetensors")
     shutil.copy(shipped / f"{saved.key}.json", shipped / f"{spec_key(other)}.json")
     monkeypatch.setattr(store_mod, "shipped_root", lambda: shipped)
     store = ModelStore(tmp_path / "user")
@@ -129,18 +129,12 @@ class DiskFull(OSError):
     pass
 
 
-def _torch_save_that_dies(exc: BaseException):
-    """torch.save that writes half of its output (to a path or a buffer), then fails."""
-    real = torch.save
+def _serializer_that_dies(exc: BaseException):
+    """The weights serializer, failing part way (after doing its work)."""
+    real = store_mod.safetensors_save
 
-    def save(obj, f, *args, **kwargs):
-        buf = io.BytesIO()
-        real(obj, buf, *args, **kwargs)
-        half = buf.getvalue()[: len(buf.getvalue()) // 2]
-        if isinstance(f, (str, os.PathLike)):
-            Path(f).write_bytes(half)
-        else:
-            f.write(half)
+    def save(tensors, *args, **kwargs):
+        real(tensors, *args, **kwargs)
         raise exc
 
     return save
@@ -181,8 +175,8 @@ def _first_file_write_dies(monkeypatch, exc: BaseException) -> None:
 
 
 def _make_weights_fail(monkeypatch, where: str, exc: BaseException) -> None:
-    if where == "serialize":  # torch.save dies part way
-        monkeypatch.setattr(torch, "save", _torch_save_that_dies(exc))
+    if where == "serialize":  # the serializer dies part way
+        monkeypatch.setattr(store_mod, "safetensors_save", _serializer_that_dies(exc))
     else:  # the weights file's write dies part way
         _first_file_write_dies(monkeypatch, exc)
 
@@ -198,7 +192,7 @@ def test_failed_weights_write_leaves_no_entry_and_no_temp_files(tmp_path, monkey
     monkeypatch.undo()
     key = spec_key(SPEC)
     assert not (tmp_path / f"{key}.json").exists()
-    assert list(tmp_path.iterdir()) == []  # no weights file (<key>.<h>.pt), no card, no temporary file
+    assert list(tmp_path.iterdir()) == []  # no weights file (<key>.<h>.safetensors), no card, no temporary file
     assert _leftovers(tmp_path) == [] and _hidden(tmp_path) == []
     assert store.find(SPEC) is None and store.load_state(SPEC) is None  # -> retrain
     store.save(SPEC, _state(), {})

@@ -61,6 +61,11 @@ def test_interrupted_sweep_resumes_to_identical_results(setup, mnist_dir, monkey
     assert metrics_rows(resumed.run_dir) == metrics_rows(reference.run_dir)
     ids = [r["codec"] + r["channel"] + r["seed"] for r in metrics_rows(resumed.run_dir)]
     assert len(ids) == len(set(ids)) == 51  # 50 points + the original-images row
+    # wall-clock times live in timings.csv: the result tables are byte-identical, so `cmp` checks a resume
+    for name in ("metrics.csv", "per_class.csv"):
+        assert (resumed.run_dir / name).read_bytes() == (reference.run_dir / name).read_bytes()
+    assert "seconds" not in (resumed.run_dir / "metrics.csv").read_text().splitlines()[0]
+    assert (resumed.run_dir / "timings.csv").read_text().splitlines()[0] == "codec,channel,seed,seconds"
 
 
 def test_kill_9_mid_sweep_then_rerun_matches(setup, mnist_dir):

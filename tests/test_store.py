@@ -19,8 +19,8 @@ def test_save_then_load_round_trip(tmp_path):
     assert store.find(SPEC) is None and store.load_state(SPEC) is None
     saved = store.save(SPEC, _state(), {"history": {"loss": [1.0, 0.5]}})
     key = spec_key(SPEC)
-    # layout: <key>.<first 12 hex of the weights' SHA-256>.pt, and the card <key>.json naming it
-    assert saved.weights == tmp_path / f"{key}.{saved.card['weights_sha256'][:12]}.pt"
+    # layout: <key>.<first 12 hex of the weights' SHA-256>.safetensors, and the card <key>.json naming it
+    assert saved.weights == tmp_path / f"{key}.{saved.card['weights_sha256'][:12]}.safetensors"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([saved.weights.name, f"{key}.json"])
     assert store.find(SPEC).weights == saved.weights
     state, card = store.load_state(SPEC)
@@ -105,14 +105,16 @@ def test_resave_replaces_the_old_weights_file(tmp_path):
 
 
 def _old_layout_entry(root):
-    """An entry as saved before content-named weights: <key>.pt, and a card without weights_file."""
+    """An entry as saved before content-named weights: <key>.pt (torch.save), and a card without weights_file."""
     store = ModelStore(root, use_shipped=False)
     saved = store.save(SPEC, _state(), {"run": "old"})
     key = saved.key
-    saved.weights.rename(root / f"{key}.pt")
+    saved.weights.unlink()
+    torch.save(_state(), root / f"{key}.pt")
     card_path = root / f"{key}.json"
     card = json.loads(card_path.read_text())
-    del card["weights_file"]
+    del card["weights_file"], card["weights_dtype"]
+    card["weights_sha256"] = file_sha256(root / f"{key}.pt")
     card_path.write_text(json.dumps(card))
     return store, key
 
@@ -129,3 +131,37 @@ def test_resave_over_an_old_layout_entry_leaves_only_the_new_layout(tmp_path):
     torch.manual_seed(1)
     new = store.save(SPEC, torch.nn.Linear(3, 2).state_dict(), {"run": "new"})
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([new.weights.name, f"{key}.json"])
+
+
+def test_half_precision_copy_keeps_the_key_and_loads_as_float32(tmp_path):
+    torch.manual_seed(0)
+    big = torch.nn.Linear(100, 50).state_dict()
+    full = ModelStore(tmp_path / "full", use_shipped=False)
+    saved = full.save(SPEC, big, {"history": {"loss": [1.0]}, "metrics": {"val_mse": 0.1}})
+    half = ModelStore(tmp_path / "half", use_shipped=False)
+    copy = half.save_half_precision(saved, big, {"checked": "yes"})
+    assert copy.key == saved.key and copy.card["weights_dtype"] == "float16"
+    assert copy.card["half_precision_of"] == {"weights_sha256": saved.card["weights_sha256"], "checked": "yes"}
+    assert copy.card["history"] == {"loss": [1.0]} and copy.card["made_with"] == saved.card["made_with"]
+    assert copy.weights.stat().st_size < 0.6 * saved.weights.stat().st_size
+    state, card = half.load_state(SPEC)
+    assert state["weight"].dtype == torch.float32
+    assert torch.allclose(state["weight"], big["weight"], atol=1e-3)
+    assert not torch.equal(state["weight"], big["weight"])  # really rounded to half precision
+
+
+def test_reading_a_read_only_store_needs_no_lock(tmp_path):
+    import os
+
+    store = ModelStore(tmp_path / "ro", use_shipped=False)
+    store.save(SPEC, _state(), {})
+    os.chmod(tmp_path / "ro", 0o555)
+    try:
+        assert store.load_state(SPEC) is not None
+        assert not (tmp_path / "ro" / "locks").exists()
+        if os.geteuid() != 0:  # root ignores permissions
+            with pytest.raises(ModelStoreError, match="not writable"):
+                with store.lock({"other": 1}):
+                    pass
+    finally:
+        os.chmod(tmp_path / "ro", 0o755)

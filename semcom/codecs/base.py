@@ -70,11 +70,11 @@ class Codec(nn.Module, ABC):
         return self.symbol_format.levels
 
     @abstractmethod
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
+    def encode(self, images: torch.Tensor, seq: torch.Tensor | None = None) -> torch.Tensor:
         """Hard symbol indices, int64 of shape (N, dim)."""
 
     @abstractmethod
-    def decode(self, indices: torch.Tensor) -> torch.Tensor:
+    def decode(self, indices: torch.Tensor, seq: torch.Tensor | None = None) -> torch.Tensor:
         """Reconstructions, float of shape (N, 1, 28, 28) in [0, 1]."""
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:  # pragma: no cover - overridden by learned codecs

@@ -228,14 +228,15 @@ class KMeansVQCodec(FittedCodec):
         return history
 
     @torch.no_grad()
-    def encode(self, images: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
+    def encode(self, images: torch.Tensor, seq: torch.Tensor | None = None,
+               batch_size: int | None = None) -> torch.Tensor:
         self._require_fitted()
         x = flatten_images(images).to(self._device())
         idx, _ = nearest_codeword(x, self.codebook, batch_size)
         return idx.unsqueeze(1)
 
     @torch.no_grad()
-    def decode(self, indices: torch.Tensor) -> torch.Tensor:
+    def decode(self, indices: torch.Tensor, seq: torch.Tensor | None = None) -> torch.Tensor:
         self.check_indices(indices)
         self._require_fitted()
         out = self.codebook[indices[:, 0].to(self._device(), torch.int64)]
@@ -351,12 +352,12 @@ class PCAScalarCodec(FittedCodec):
         return (x - self.mean) @ self.basis.t()
 
     @torch.no_grad()
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
+    def encode(self, images: torch.Tensor, seq: torch.Tensor | None = None) -> torch.Tensor:
         self._require_fitted()
         return self._cells(self.project(images), self.centers).to(torch.int64)
 
     @torch.no_grad()
-    def decode(self, indices: torch.Tensor) -> torch.Tensor:
+    def decode(self, indices: torch.Tensor, seq: torch.Tensor | None = None) -> torch.Tensor:
         self.check_indices(indices)
         self._require_fitted()
         values = self.centers.gather(1, indices.to(self._device(), torch.int64).t()).t()  # (N, k)

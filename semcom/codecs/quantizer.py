@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -69,3 +70,43 @@ class UniformQuantizer(nn.Module):
         if self.train_mode == "soft":
             return self.soft(w) + noise
         return w + noise
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a bijective, well-mixed hash of uint64 counters."""
+    x = x + _GOLDEN
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+class SharedDither:
+    """The dither of universal quantization, drawn from randomness both ends share.
+
+    Sender and receiver compute the same u ~ U(-a/2, a/2) for coordinate j of the digit with
+    sequence number s, as a pure function of (key, s, j): a counter-based generator, so the
+    value never depends on which digits were sent before, lost, or arrived out of order.
+    u costs no rate; ``key`` is the session's shared secret (an integer).
+    """
+
+    def __init__(self, dim: int, step: float, key: int = 0) -> None:
+        if dim < 1:
+            raise ValueError(f"dim must be >= 1, got {dim}")
+        if not 0 <= int(key) < 2**63:
+            raise ValueError(f"dither key must be an integer in [0, 2**63), got {key!r}")
+        self.dim, self.step, self.key = int(dim), float(step), int(key)
+
+    def __call__(self, seq: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """float32 (N, dim) dither for the digits numbered ``seq`` (N,)."""
+        s = np.asarray(seq.cpu() if isinstance(seq, torch.Tensor) else seq)
+        if s.ndim != 1 or (s.size and (not np.issubdtype(s.dtype, np.integer) or s.min() < 0)):
+            raise ValueError(f"sequence numbers must be a 1-D array of integers >= 0, got {s.dtype} {s.shape}")
+        with np.errstate(over="ignore"):
+            counter = (s.astype(np.uint64)[:, None] * np.uint64(self.dim)
+                       + np.arange(self.dim, dtype=np.uint64)[None, :])
+            mixed = _splitmix64(counter ^ _splitmix64(np.full(1, self.key, np.uint64)))
+        unit = (mixed >> np.uint64(40)).astype(np.float64) / float(1 << 24)  # 24 bits: exact in float32
+        return torch.from_numpy(((unit - 0.5) * self.step).astype(np.float32))

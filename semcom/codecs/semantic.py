@@ -159,7 +159,8 @@ class LabelRefinementCodec(FittedCodec):
         return self.classifier.predict(images.reshape(len(images), *IMAGE_SHAPE).float().to(self.codebook.device))
 
     @torch.no_grad()
-    def encode(self, images: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
+    def encode(self, images: torch.Tensor, seq: torch.Tensor | None = None,
+               batch_size: int | None = None) -> torch.Tensor:
         from semcom.codecs.classical import flatten_images, nearest_codeword
 
         self._require_fitted()
@@ -173,7 +174,7 @@ class LabelRefinementCodec(FittedCodec):
         return self.join(labels, refine)
 
     @torch.no_grad()
-    def decode(self, indices: torch.Tensor) -> torch.Tensor:
+    def decode(self, indices: torch.Tensor, seq: torch.Tensor | None = None) -> torch.Tensor:
         self.check_indices(indices)
         self._require_fitted()
         out = self.codebook[indices[:, 0].to(self.codebook.device, torch.int64)]

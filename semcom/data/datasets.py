@@ -588,6 +588,9 @@ def load_dataset(
 
     if path is not None:
         folder = Path(path).expanduser()
+        if folder.exists() and not folder.is_dir():
+            raise DatasetNotFoundError(f"dataset {spec.name!r}: the data path given (--data / dataset.path) "
+                                       f"{folder} is a file, not a folder; give the folder holding the four files")
         found, missing = _find_files(folder, spec)
         if missing:
             sub_found, sub_missing = _find_files(folder / spec.name, spec)

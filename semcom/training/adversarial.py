@@ -297,6 +297,31 @@ def _frozen(module: nn.Module) -> Iterator[None]:
             p.requires_grad_(True)
 
 
+def critic_step(
+    codec: nn.Module,
+    critics: CriticSet,
+    opt_critic: torch.optim.Optimizer,
+    x: torch.Tensor,
+    *,
+    gp_lambda: float,
+    generator: torch.Generator | None = None,
+    corrupt: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> dict[str, float]:
+    """One critic update (eq. 9) on its own batch ``x``, against fresh reconstructions.
+
+    This is the step of Algorithm 1 as the uRDP code runs it (``critic_batches =
+    "separate"``): the codec reconstructs ``x`` without a graph (in its current mode, so
+    its BatchNorm statistics follow this batch too) and only the critics learn.
+    """
+    with torch.no_grad():
+        fake = codec(x) if corrupt is None else codec(x, corrupt=corrupt)
+    loss_c, info = _critic_loss(critics, x, fake, gp_lambda, generator)
+    opt_critic.zero_grad(set_to_none=True)
+    loss_c.backward()
+    opt_critic.step()
+    return _floats({"loss_critic": loss_c.detach(), **info})
+
+
 def adversarial_step(
     codec: nn.Module,
     critics: CriticSet,

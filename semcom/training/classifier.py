@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 
@@ -9,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from semcom.classifier import DigitClassifier
+from semcom.errors import TrainingDivergedError
 from semcom.progress import Progress, log
 from semcom.training.common import iterate_batches, resolve_device, seed_everything, set_lr
 
@@ -85,6 +87,9 @@ def train_classifier(
             total += loss.item()
             bar.update(postfix=f"loss {loss.item():.4f}")
         val_acc = evaluate_classifier(model, val_x, val_y)
+        if not math.isfinite(total):
+            raise TrainingDivergedError(f"classifier: training loss is {total} in epoch {epoch + 1}; "
+                                        f"nothing was stored (lower classifier.lr)")
         dt = time.perf_counter() - t0
         history["loss"].append(total / max(n_batches, 1))
         history["val_accuracy"].append(val_acc)
@@ -94,6 +99,11 @@ def train_classifier(
             f"val accuracy {100 * val_acc:.2f}% ({dt:.1f} s)"
         ) if progress else None
     model.eval()
+    chance = 1.0 / (int(val_y.max()) + 1) if len(val_y) else 0.0
+    if len(val_y) >= 500 and history["val_accuracy"][-1] <= chance + 0.02:
+        raise TrainingDivergedError(f"classifier: validation accuracy {100 * history['val_accuracy'][-1]:.1f}% is "
+                                    f"chance level after {config.epochs} epochs; nothing was stored "
+                                    f"(check classifier.lr and the data)")
     if progress:
         log(f"classifier trained: val accuracy {100 * history['val_accuracy'][-1]:.2f}%")
     return model.cpu(), history

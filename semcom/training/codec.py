@@ -16,6 +16,7 @@ an interrupted training resumes where it stopped, with the same result.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -28,9 +29,10 @@ import torch.nn.functional as F
 from semcom.bitstream import gray_decode, gray_encode
 from semcom.classifier import DigitClassifier
 from semcom.codecs.base import Codec
+from semcom.errors import TrainingDivergedError
 from semcom.codecs.learned import LearnedCodec, LearnedCodecConfig
 from semcom.progress import Progress, log
-from semcom.training.adversarial import AdversarialWeights, CriticSet, adversarial_step
+from semcom.training.adversarial import AdversarialWeights, CriticSet, adversarial_step, critic_step
 from semcom.training.common import TrainConfig, iterate_batches, resolve_device, seed_everything, set_lr
 
 OBJECTIVES = ("mse", "deep_feature", "adversarial", "task_aware")
@@ -118,7 +120,8 @@ def evaluate_codec(
     sq, correct = 0.0, 0
     for i in range(0, len(images), batch_size):
         x = images[i : i + batch_size].to(device)
-        x_hat = codec.decode(codec.encode(x))
+        seq = torch.arange(i, i + len(x))  # digits numbered in order: the shared dither follows them
+        x_hat = codec.decode(codec.encode(x, seq), seq)
         sq += float(((x_hat - x) ** 2).mean(dim=(1, 2, 3)).sum())
         if classifier is not None and labels is not None:
             classifier.to(device).eval()
@@ -152,8 +155,11 @@ def train_codec(
     device = resolve_device(train.device)
     codec = LearnedCodec(codec_config).to(device)
     critics = CriticSet(weights.adversarial.active_bands).to(device)
-    opt = torch.optim.Adam(codec.parameters(), lr=train.lr, betas=(0.5, 0.9) if len(critics) else (0.9, 0.999))
-    opt_critic = torch.optim.Adam(critics.parameters(), lr=train.critic_lr, betas=(0.5, 0.9)) if len(critics) else None
+    betas = tuple(train.adam_betas)
+    opt = torch.optim.Adam(codec.parameters(), lr=train.lr, betas=betas)
+    opt_critic = torch.optim.Adam(critics.parameters(), lr=train.critic_lr, betas=betas) if len(critics) else None
+    separate = opt_critic is not None and train.critic_batches == "separate"
+    cycle = train.critic_steps + 1  # separate batches: critic_steps critic batches, then one generator batch
     if weights.needs_classifier:
         if classifier is None:
             raise ValueError(f"objective {objective!r} needs the pretrained classifier")
@@ -210,22 +216,36 @@ def train_codec(
         n_batches = len(train_x) // train.batch_size
         bar = Progress(n_batches, f"{label} epoch {epoch + 1}/{train.epochs}", enabled=progress)
         sums = {"loss": 0.0, "mse": 0.0, "critic_loss": 0.0, "w_estimate": 0.0}
-        for batch in iterate_batches(len(train_x), train.batch_size, gen):
+        counts = {"gen": 0, "critic": 0}
+        for i, batch in enumerate(iterate_batches(len(train_x), train.batch_size, gen)):
             x = train_x[batch]
             with train.autocast(device):
+                if separate and i % cycle != cycle - 1:
+                    out = critic_step(codec, critics, opt_critic, x, gp_lambda=train.gp_lambda, generator=gen,
+                                      corrupt=corrupt)
+                    sums["critic_loss"] += out["loss_critic"]
+                    counts["critic"] += 1
+                    bar.update()
+                    continue
                 out = adversarial_step(codec, critics, opt, opt_critic, x, weights.adversarial,
-                                       critic_steps=train.critic_steps, gp_lambda=train.gp_lambda, generator=gen,
-                                       corrupt=corrupt,
+                                       critic_steps=0 if separate else train.critic_steps,
+                                       gp_lambda=train.gp_lambda, generator=gen, corrupt=corrupt,
                                        extra_terms=task_terms(x, train_y[batch] if train_y is not None else None))
+            counts["gen"] += 1
             sums["loss"] += out["loss_gen"]
             sums["mse"] += out["mse"]
-            sums["critic_loss"] += out["loss_critic"]
+            if not separate:
+                sums["critic_loss"] += out["loss_critic"]
+                counts["critic"] += 1
             sums["w_estimate"] += out["w_estimate"]  # unweighted sum over bands of E h(X) - E h(X_hat)
             bar.update(postfix=f"loss {out['loss_gen']:.5f}")
         metrics = evaluate_codec(codec, val_x, val_y, classifier)
+        if not (math.isfinite(sums["loss"]) and math.isfinite(metrics["mse"])):
+            raise TrainingDivergedError(f"{label}: training diverged in epoch {epoch + 1} (loss {sums['loss']}, "
+                                        f"validation MSE {metrics['mse']}); nothing was stored (lower train.lr)")
         dt = time.perf_counter() - t0
         for k, v in sums.items():
-            history[k].append(v / max(n_batches, 1))
+            history[k].append(v / max(counts["critic" if k == "critic_loss" else "gen"], 1))
         history["val_mse"].append(metrics["mse"])
         history["val_accuracy"].append(metrics.get("accuracy", float("nan")))
         history["seconds"].append(dt)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -27,6 +27,11 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 PRECISIONS = ("fp32", "bf16")
+CRITIC_BATCHES = ("separate", "shared")
+#: the training settings that decide a model's weights, in the order they enter its store key
+TRAIN_IDENTITY_FIELDS = ("epochs", "batch_size", "lr", "critic_lr", "lr_decay_start", "lr_decay_every",
+                         "lr_decay_factor", "critic_steps", "gp_lambda", "adam_betas", "critic_batches",
+                         "precision", "seed", "train_limit", "extra")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,13 @@ class TrainConfig:
     ``precision = "bf16"`` runs the training steps under bfloat16 autocast (weights,
     optimizer state and evaluation stay float32): faster where the hardware has bf16
     matrix units (AMX on recent Xeons, tensor cores on GPUs); see benchmarks/.
+
+    One optimizer setting for every codec, with or without critics: Adam with
+    ``adam_betas`` (0.5, 0.9), the uRDP code's choice for encoder, decoder and critic (the
+    paper gives no betas). ``critic_batches = "separate"`` is Algorithm 1 as the uRDP code
+    runs it: each critic update and each generator update draws its own batch, so an epoch
+    of B batches holds B / (critic_steps + 1) generator updates; ``"shared"`` (the earlier
+    behaviour) runs the critic updates and one generator update on every batch.
     """
 
     epochs: int = 25
@@ -50,6 +62,8 @@ class TrainConfig:
     critic_steps: int = 1
     gp_lambda: float = 10.0
     precision: str = "fp32"
+    adam_betas: tuple[float, float] = (0.5, 0.9)
+    critic_batches: str = "separate"
     seed: int = 0
     train_limit: int = 0
     device: str = "auto"
@@ -60,11 +74,18 @@ class TrainConfig:
             return 1.0
         return self.lr_decay_factor ** (1 + (epoch - self.lr_decay_start) // self.lr_decay_every)
 
+    def __post_init__(self) -> None:
+        if self.critic_batches not in CRITIC_BATCHES:
+            raise ValueError(f"critic_batches must be one of {CRITIC_BATCHES}, got {self.critic_batches!r}")
+        if len(self.adam_betas) != 2 or not all(0 <= b < 1 for b in self.adam_betas):
+            raise ValueError(f"adam_betas must be two numbers in [0, 1), got {self.adam_betas!r}")
+
     def identity(self) -> dict:
-        """The fields that change the trained weights (device does not, by intent)."""
-        d = asdict(self)
-        d.pop("device")
-        if d["precision"] == "fp32":  # the default before the option existed: keys stay as they were
+        """The fields that change the trained weights, by an explicit list (device does
+        not, by intent); fp32 precision is left out, as it was before the option existed."""
+        d = {name: getattr(self, name) for name in TRAIN_IDENTITY_FIELDS}
+        d["adam_betas"] = [float(b) for b in self.adam_betas]
+        if d["precision"] == "fp32":
             d.pop("precision")
         return d
 

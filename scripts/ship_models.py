@@ -1,0 +1,121 @@
+"""Ship trained models: a half-precision copy in the package's weights or the repository's model store.
+
+    python scripts/ship_models.py SCENARIO NAME [NAME ...] --data DIR --to {weights,models} [--commit]
+
+NAME is a codec of SCENARIO (as ``semcom train --only`` names it) or ``classifier``. Each
+model is read in float32 from the scenario's store, evaluated on the official test set in
+float32 and in float16, and copied in float16 only if no reported number changes beyond its
+last printed digit (accuracy to 0.01 point, MSE to 1e-4); otherwise it is copied in float32.
+The check is written into the copy's card (``half_precision_of``). ``--to weights`` is
+``semcom/weights/`` (the defaults the main job needs, within the 25 MiB budget);
+``--to models`` is the repository's ``models/`` store, which the reference scenarios read
+(``[store] also``). With ``--commit`` the copied files are committed at once, so a later
+session never trains the model again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from semcom.runner import prepare_data  # noqa: E402
+from semcom.scenario import load_scenario  # noqa: E402
+from semcom.store import ModelStore, shipped_root  # noqa: E402
+from semcom.training.classifier import evaluate_classifier  # noqa: E402
+from semcom.training.codec import evaluate_codec  # noqa: E402
+from semcom.zoo import (_empty_codec, _load, classifier_spec, codec_spec, stored_classifier)  # noqa: E402
+
+DESTINATIONS = {"weights": shipped_root(), "models": REPO / "models"}
+
+
+def _half(state: dict) -> dict:
+    return {k: v.half().float() if v.is_floating_point() else v for k, v in state.items()}
+
+
+def _same_printed(a: dict, b: dict) -> bool:
+    return all(f"{100 * a[k]:.2f}" == f"{100 * b[k]:.2f}" if k == "accuracy" else f"{a[k]:.4f}" == f"{b[k]:.4f}"
+               for k in a)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("scenario")
+    ap.add_argument("names", nargs="+")
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--to", choices=sorted(DESTINATIONS), required=True)
+    ap.add_argument("--commit", action="store_true")
+    args = ap.parse_args(argv)
+    scenario = load_scenario(args.scenario)
+    root = scenario.resolve(scenario.store.path)
+    source = ModelStore(root, use_shipped=False) if root is not None else ModelStore(use_shipped=False)
+    dest = ModelStore(DESTINATIONS[args.to], use_shipped=False)
+    _, data, test_x, test_y = prepare_data(scenario, args.data)
+    test_y = torch.from_numpy(test_y)
+    found = stored_classifier(scenario.classifier, data, ModelStore(source.root, also=[REPO / "models"]))
+    if found is None:
+        raise SystemExit("the scenario's classifier is not stored: train it first (semcom train)")
+    classifier, clf_card = found
+    sections = {s.name: s for s in scenario.codec_list}
+    written: list[Path] = []
+    for name in args.names:
+        if name == "classifier":
+            spec = classifier_spec(scenario.classifier, data)
+        elif name in sections:
+            spec = codec_spec(sections[name], data, clf_card["key"])
+        else:
+            raise SystemExit(f"{name}: not a codec of {args.scenario} (nor 'classifier')")
+        if dest.root != source.root and dest.find(spec) is not None:
+            print(f"{name}: already shipped in {dest.root}")
+            continue
+        loaded = source.load_state(spec)
+        if loaded is None:
+            raise SystemExit(f"{name}: not in {source.root}; train it first (semcom train --only {name})")
+        state, card = loaded
+        if card.get("weights_dtype", "float32") != "float32":
+            print(f"{name}: already {card['weights_dtype']} in {source.root}; copying as it is")
+        stored = source.find(spec)
+
+        def measure(st: dict) -> dict:
+            if name == "classifier":
+                model = type(classifier)()
+                _load(model, st, card)
+                return {"accuracy": evaluate_classifier(model.eval(), test_x, test_y)}
+            codec = _empty_codec(spec)
+            _load(codec, st, card)
+            return evaluate_codec(codec.eval(), test_x, test_y, classifier)
+
+        full, half = measure(state), measure(_half(state))
+        check = {f"test_{k}_float32": v for k, v in full.items()} | {f"test_{k}_float16": v for k, v in half.items()}
+        if _same_printed(full, half):
+            copy = dest.save_half_precision(stored, state, check)
+        else:
+            print(f"{name}: float16 changes a printed number ({full} -> {half}); shipping float32")
+            copy = dest.save(spec, state, {k: v for k, v in card.items() if k not in
+                                           ("format", "key", "spec", "weights_file", "weights_sha256",
+                                            "weights_dtype", "created")})
+        if stored.weights.parent != dest.root and stored.weights.parent.resolve() == (REPO / "models").resolve():
+            stored.weights.unlink()
+            (stored.weights.parent / f"{stored.key}.json").unlink()
+            written += [stored.weights, stored.weights.parent / f"{stored.key}.json"]
+        written += [copy.weights, copy.weights.parent / f"{copy.key}.json"]
+        print(f"{name}: {copy.key} -> {copy.weights} ({copy.card['weights_dtype']}); "
+              + ", ".join(f"{k} {v:.6f}" for k, v in check.items()))
+    if args.commit:
+        tracked = set(subprocess.run(["git", "ls-files", "--", *map(str, written)], cwd=REPO, capture_output=True,
+                                     text=True, check=True).stdout.split())
+        paths = [str(p) for p in written if p.exists() or str(p.relative_to(REPO)) in tracked]
+        subprocess.run(["git", "add", "-A", "--", *paths], cwd=REPO, check=True)
+        subprocess.run(["git", "commit", "-q", "-m", f"models: ship {', '.join(args.names)} ({args.to}, trained by "
+                        f"{Path(args.scenario).name})", "--", *paths], cwd=REPO, check=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

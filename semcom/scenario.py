@@ -118,6 +118,7 @@ class CodecSection:
     fit_iterations: int = field(default=30, metadata=positive())
     train_seeds: list[int] | None = field(default=None, metadata={
         **check(lambda v: v >= 0, "an integer >= 0"), "each": True})
+    note: str | None = None  # why the settings are what they are: copied into the model card
     train: TrainSection = field(default_factory=TrainSection)
     #: the codec's name before its training seed was appended (set by :meth:`expand`)
     group: str | None = field(default=None, metadata={"internal": True})

@@ -163,7 +163,8 @@ def obtain_codec(section: CodecSection, data: TrainingData, classifier: DigitCla
         prior = symbol_prior(codec, data.train_x)
         stored = store.save(spec, codec.state_dict(), {
             "history": history, "metrics": {f"val_{k}": v for k, v in metrics.items()},
-            "symbol_prior": prior.tolist(), "seed": section.train.seed, "name": section.name})
+            "symbol_prior": prior.tolist(), "seed": section.train.seed, "name": section.name,
+            **({"note": section.note} if section.note else {})})
         if progress:
             log(f"codec {section.name}: stored as {stored.key} (val MSE {metrics['mse']:.4f}, "
                 f"val accuracy {100 * metrics['accuracy']:.2f}%)")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from semcom import __version__
-from semcom.errors import SemcomError
+from semcom.errors import SemcomError, first_line
 
 
 class _Group(click.Group):
@@ -22,12 +22,27 @@ class _Group(click.Group):
         except (SemcomError, *_user_errors()) as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"error: {exc}", err=True)
+            if ctx.obj and ctx.obj.get("verbose"):
+                for detail in _details(exc):
+                    click.echo(f"  {detail}", err=True)
+            more = " (details: semcom --verbose ...)" if _details(exc) and not (ctx.obj or {}).get("verbose") else ""
+            click.echo(f"error: {first_line(exc)}{more}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("interrupted: finished models and sweep points are saved; "
                        "run the same command again to resume", err=True)
             ctx.exit(130)
+
+
+def _details(exc: BaseException) -> list[str]:
+    """What a one-line error leaves out: the rest of its message and the errors that caused it."""
+    lines = str(exc).strip().splitlines()[1:]
+    cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    while cause is not None:
+        lines += [f"caused by {type(cause).__name__}: {ln}" if i == 0 else ln
+                  for i, ln in enumerate(str(cause).strip().splitlines() or [""])]
+        cause = cause.__cause__
+    return lines
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -40,10 +55,11 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="semcom")
 @click.option("--debug", is_flag=True, help="Show full tracebacks.")
+@click.option("--verbose", is_flag=True, help="With an error, also show its details (the causes behind the one line).")
 @click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
+def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """Semantic-communication simulator: codec -> bits -> channel -> decoder -> classifier."""
-    ctx.obj = {"debug": debug}
+    ctx.obj = {"debug": debug, "verbose": verbose}
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s")
 
 

@@ -5,6 +5,12 @@ class SemcomError(Exception):
     """Base class of errors caused by input (files, settings), not by a bug."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message: what a one-line error quotes of a library's."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class ScenarioError(SemcomError):
     """A scenario file is malformed; the message names the file and the key."""
 

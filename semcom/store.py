@@ -35,7 +35,7 @@ from safetensors.torch import load as safetensors_load
 from safetensors.torch import save as safetensors_save
 
 from semcom import __version__
-from semcom.errors import ModelStoreError
+from semcom.errors import ModelStoreError, first_line
 
 CARD_FORMAT = 1
 # card fields a store writes itself (never copied from another card)
@@ -206,7 +206,7 @@ class ModelStore:
             else:
                 state = torch.load(found.weights, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
-            raise ModelStoreError(f"{found.weights}: cannot be loaded safely ({exc}); "
+            raise ModelStoreError(f"{found.weights}: cannot be loaded safely ({first_line(exc)}); "
                                   f"delete {found.key}.json to retrain") from exc
         if card.get("weights_dtype", "float32") != "float32":
             state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}

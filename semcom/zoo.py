@@ -17,7 +17,7 @@ import torch
 from semcom.classifier import DigitClassifier
 from semcom.codecs.base import Codec
 from semcom.codecs.learned import LearnedCodec, LearnedCodecConfig
-from semcom.errors import ModelStoreError
+from semcom.errors import ModelStoreError, first_line
 from semcom.progress import log
 from semcom.scenario import ClassifierSection, CodecSection
 from semcom.store import ModelStore, StoredModel
@@ -226,4 +226,5 @@ def _load(model: torch.nn.Module, state: dict, card: dict) -> None:
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise ModelStoreError(f"model {card.get('key')}: weights do not fit the expected architecture ({exc})") from exc
+        raise ModelStoreError(f"model {card.get('key')}: weights do not fit the expected architecture "
+                              f"({first_line(exc)}); delete {card.get('key')}.json to retrain") from exc

@@ -184,3 +184,30 @@ def test_card_errors_reach_the_command_line_as_one_line(stored_run, tmp_path, mn
     res = run_cli("run", str(scenario.source), "--data", str(mnist_dir), "--store", str(store.root),
                   "--results", str(tmp_path / "r4"), tmp=tmp_path)
     assert "symbol_prior" in _error_line(res)
+
+
+def test_long_library_errors_are_one_line_with_details_behind_verbose(stored_run, tmp_path, mnist_dir):
+    """A legacy pickle that torch refuses: its many-line refusal becomes one line, details on request."""
+    import pickle
+
+    scenario, store, card_path = stored_run
+    card = json.loads(card_path.read_text())
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    evil = card_path.parent / f"{card['key']}.pt"
+    evil.write_bytes(pickle.dumps({"w": Evil()}))
+    from semcom.store import file_sha256
+
+    (card_path.parent / card["weights_file"]).unlink()
+    card_path.write_text(json.dumps({**card, "weights_file": evil.name, "weights_sha256": file_sha256(evil)}))
+    args = ("run", str(scenario.source), "--data", str(mnist_dir), "--store", str(store.root),
+            "--results", str(tmp_path / "r5"))
+    res = run_cli(*args, tmp=tmp_path)
+    line = _error_line(res)
+    assert "cannot be loaded safely" in line and "--verbose" in line
+    assert "pwned" not in res.stdout and "caused by" not in res.stderr
+    verbose = run_cli("--verbose", *args, tmp=tmp_path)
+    assert verbose.returncode == 2 and "caused by" in verbose.stderr and len(verbose.stderr.splitlines()) > 2

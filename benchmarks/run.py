@@ -48,17 +48,17 @@ import torch.nn.functional as F  # noqa: E402
 import channels  # noqa: E402
 from semcom.codecs.haar import BANDS  # noqa: E402
 from semcom.codecs.learned import LearnedCodec, LearnedCodecConfig  # noqa: E402
-from semcom.classifier import DigitClassifier  # noqa: E402
+from semcom.codecs.networks import DigitClassifier  # noqa: E402
 from semcom.data import load_dataset  # noqa: E402
 from semcom.evaluation import CodecBench, CodecUnderTest, sweep_points  # noqa: E402
-from semcom.link import Reconstructor  # noqa: E402
-from semcom.scenario import load_scenario  # noqa: E402
-from semcom.training.adversarial import PRESETS, CriticSet, adversarial_step, make_optimizers  # noqa: E402
-from semcom.training.common import TrainConfig  # noqa: E402
+from semcom.transceiver import Reconstructor  # noqa: E402
+from semcom.app.scenario import load_scenario  # noqa: E402
+from semcom.models.training.adversarial import PRESETS, CriticSet, adversarial_step, make_optimizers  # noqa: E402
+from semcom.models.training.common import TrainConfig  # noqa: E402
 
 BATCH = 64
 COMPILE_LIMIT_S = 120.0
-TRAINING_PATTERN = "semcom.cli run scenarios/mnist_8bit"
+TRAINING_PATTERN = "semcom.app.cli run scenarios/mnist_8bit"
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -175,9 +175,9 @@ def stored_models(scenario, store_dir: Path | None, data_dir: Path):
 
     Nothing is trained here: a missing model returns (None, why).
     """
-    from semcom.runner import prepare_data
-    from semcom.store import ModelStore
-    from semcom.zoo import stored_classifier, stored_codec
+    from semcom.app.runner import prepare_data
+    from semcom.models.store import ModelStore
+    from semcom.models.zoo import stored_classifier, stored_codec
 
     store = ModelStore(store_dir)  # None: the default store, as semcom run uses; then the shipped weights
     where = f"{store.root} or the shipped weights"
@@ -201,7 +201,7 @@ def stored_models(scenario, store_dir: Path | None, data_dir: Path):
 def random_models(images: torch.Tensor, scenario):
     """Table 2 classifier and, per codec of the scenario, a Table 1 codec of its symbol format,
     all randomly initialised (seed 0): the cost of a sweep does not depend on the weights."""
-    from semcom.zoo import symbol_prior
+    from semcom.models.zoo import symbol_prior
 
     torch.manual_seed(0)
     classifier = DigitClassifier().eval()

@@ -25,12 +25,12 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from semcom.runner import prepare_data  # noqa: E402
-from semcom.scenario import load_scenario  # noqa: E402
-from semcom.store import ModelStore, shipped_root  # noqa: E402
-from semcom.training.classifier import evaluate_classifier  # noqa: E402
-from semcom.training.codec import evaluate_codec  # noqa: E402
-from semcom.zoo import (_empty_codec, _load, classifier_spec, codec_spec, stored_classifier)  # noqa: E402
+from semcom.app.runner import prepare_data  # noqa: E402
+from semcom.app.scenario import load_scenario  # noqa: E402
+from semcom.models.store import ModelStore, shipped_root  # noqa: E402
+from semcom.models.training.classifier import evaluate_classifier  # noqa: E402
+from semcom.models.training.codec import evaluate_codec  # noqa: E402
+from semcom.models.zoo import (_empty_codec, _load, classifier_spec, codec_spec, stored_classifier)  # noqa: E402
 
 DESTINATIONS = {"weights": shipped_root(), "models": REPO / "models"}
 

@@ -2,7 +2,7 @@
 
 A digit image is encoded by a learned codec into a quantized bitstream, sent over a
 noisy or erasure channel, decoded and classified. The library API lives in the
-submodules (``semcom.data``, ``semcom.codecs``, ``semcom.link``, ``semcom.runner``);
+submodules (``semcom.data``, ``semcom.codecs``, ``semcom.transceiver``, ``semcom.app.runner``);
 the ``semcom`` command is a thin layer over them.
 """
 

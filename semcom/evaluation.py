@@ -14,15 +14,42 @@ import math
 import time
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 
+import channels
+
 from semcom.bitstream import BitPacker
 from semcom.codecs.base import Codec
-from semcom.link import Receiver, Reconstructor, fill_levels, transmit
+from semcom.transceiver import Receiver, Reconstructor, fill_levels, transmit
 from semcom.metrics import ConfusionMatrix, empirical_entropy_bits, mse_to_codewords, per_image_mse, psnr
-from semcom.scenario import ChannelPoint, LinkPoint
+
+
+@dataclass(frozen=True)
+class ChannelPoint:
+    """One channel setting of a sweep, e.g. ``bsc`` with ``p = 0.01``."""
+
+    kind: str
+    params: dict[str, Any]
+    label: str
+
+    def make(self) -> channels.Channel:
+        return channels.make(self.kind, **self.params)
+
+
+@dataclass(frozen=True)
+class LinkPoint:
+    """One setting of the packet link (simpy model), e.g. selective repeat at 1 Mbit/s."""
+
+    params: dict[str, Any]
+    label: str
+
+    def config(self):
+        from semcom.netsim import LinkConfig
+
+        return LinkConfig(**self.params)
 
 
 def point_seed(seed: int, *labels: str) -> np.random.SeedSequence:

@@ -66,7 +66,7 @@ def cli_env(tmp: Path, **extra: str) -> dict[str, str]:
 
 
 def semcom_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "semcom.cli", *args]
+    return [sys.executable, "-m", "semcom.app.cli", *args]
 
 
 def run_cli(*args: str, tmp: Path, timeout: int = 120) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ from torch import nn
 
 from semcom.codecs.haar import BANDS, haar_dwt2
 from semcom.codecs.learned import LearnedCodec, LearnedCodecConfig
-from semcom.training.adversarial import (
+from semcom.models.training.adversarial import (
     PRESETS,
     AdversarialWeights,
     CriticSet,

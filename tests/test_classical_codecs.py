@@ -10,15 +10,9 @@ import pytest
 import torch
 
 from semcom.bitstream import BitPacker, payload_bits
-from semcom.classifier import DigitClassifier
+from semcom.codecs.networks import DigitClassifier
 from semcom.codecs.base import Codec
-from semcom.codecs.classical import (
-    CLASSICAL_KINDS,
-    KMeansVQCodec,
-    PCAScalarCodec,
-    from_config,
-    kmeans_fit,
-)
+from semcom.codecs.classical import KMeansVQCodec, PCAScalarCodec, kmeans_fit
 from semcom.codecs.semantic import LabelRefinementCodec
 
 
@@ -100,8 +94,17 @@ def fitted() -> dict[str, Codec]:
     return {"kmeans": km, "pca": pca, "label_refine": lr}
 
 
-def test_registry_kinds():
-    assert CLASSICAL_KINDS == {"kmeans": KMeansVQCodec, "pca": PCAScalarCodec, "label_refine": LabelRefinementCodec}
+def test_the_family_registry_rebuilds_each_fitted_codec():
+    from semcom.models.families import FAMILIES
+
+    assert {name: FAMILIES[name].codec_class() for name in ("kmeans", "pca", "label_refine", "label_joint")} == {
+        "kmeans": KMeansVQCodec, "pca": PCAScalarCodec, "label_refine": LabelRefinementCodec,
+        "label_joint": LabelRefinementCodec}
+
+
+def from_config(config):
+    return {"kmeans": KMeansVQCodec, "pca": PCAScalarCodec, "label_refine": LabelRefinementCodec}[
+        config["kind"]].from_config(config)
 
 
 # ---------------------------------------------------------------------------------------

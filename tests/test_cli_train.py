@@ -4,7 +4,7 @@ import json
 
 from click.testing import CliRunner
 
-from semcom.cli import main
+from semcom.app.cli import main
 
 from helpers import tiny_scenario
 

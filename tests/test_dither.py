@@ -5,13 +5,13 @@ import pytest
 import torch
 
 import channels
-from semcom.classifier import DigitClassifier
+from semcom.codecs.networks import DigitClassifier
 from semcom.codecs import LearnedCodec, LearnedCodecConfig
 from semcom.codecs.quantizer import SharedDither
 from semcom.evaluation import CodecBench, CodecUnderTest, sweep_points
 from semcom.netsim import LinkConfig, simulate_link
-from semcom.scenario import ChannelPoint
-from semcom.zoo import symbol_prior
+from semcom.app.scenario import ChannelPoint
+from semcom.models.zoo import symbol_prior
 
 
 def test_shared_dither_is_uniform_on_the_step_and_a_function_of_key_and_sequence_number():

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _run(args, tmp_path):
     env = {**os.environ, "SEMCOM_STORE": str(tmp_path / "store"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    return subprocess.run([sys.executable, "-m", "semcom.cli", *args], capture_output=True, text=True, cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "semcom.app.cli", *args], capture_output=True, text=True, cwd=REPO,
                           env=env, timeout=600)
 
 

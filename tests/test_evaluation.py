@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from semcom import evaluation
-from semcom.classifier import DigitClassifier
+from semcom.codecs.networks import DigitClassifier
 from semcom.codecs import LearnedCodec, LearnedCodecConfig
 from semcom.evaluation import CodecBench, CodecUnderTest, sweep_points
-from semcom.scenario import ChannelPoint
-from semcom.zoo import symbol_prior
+from semcom.app.scenario import ChannelPoint
+from semcom.models.zoo import symbol_prior
 
 EXACT = ("accuracy", "macro_f1", "bit_error_rate", "bit_erasure_rate", "symbol_erasure_rate",
          "entropy_joint_bits", "entropy_marginal_bits", "payload_bits", "n_images")

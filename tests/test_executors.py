@@ -3,9 +3,9 @@
 
 import pytest
 
-from semcom.runner import run_scenario
-from semcom.scenario import load_scenario
-from semcom.store import ModelStore
+from semcom.app.runner import run_scenario
+from semcom.app.scenario import load_scenario
+from semcom.models.store import ModelStore
 
 from helpers import metrics_rows, tiny_scenario
 
@@ -16,7 +16,7 @@ SCENARIO = tiny_scenario("dask", seeds=[0, 1], train_limit=400, test_limit=300, 
 
 
 def test_dask_local_cluster_matches_local_executor(tmp_path, mnist_dir):
-    from semcom.executors import DaskExecutor
+    from semcom.app.executors import DaskExecutor
 
     path = tmp_path / "dask.toml"
     path.write_text(SCENARIO)

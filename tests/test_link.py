@@ -4,9 +4,9 @@ import torch
 
 import channels
 from semcom.bitstream import BitPacker
-from semcom.classifier import DigitClassifier
+from semcom.codecs.networks import DigitClassifier
 from semcom.codecs import LearnedCodec, LearnedCodecConfig
-from semcom.link import Receiver, Reconstructor, fill_levels, transmit
+from semcom.transceiver import Receiver, Reconstructor, fill_levels, transmit
 
 
 def test_fill_levels_policies():

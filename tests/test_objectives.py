@@ -5,10 +5,11 @@ import math
 import pytest
 import torch
 
-from semcom.classifier import DigitClassifier
+from semcom.codecs.networks import DigitClassifier
 from semcom.codecs import LearnedCodecConfig
-from semcom.training.codec import symbol_corruptor, train_codec
-from semcom.training.common import TrainConfig
+from semcom.models.training.codec import symbol_corruptor, train_codec
+from semcom.models.training.common import TrainConfig
+from semcom.models.training.objectives import OBJECTIVES, LossWeights, loss_weights
 
 torch.set_num_threads(1)
 
@@ -73,9 +74,9 @@ def test_bec_corruptor_erases_symbols_to_the_batch_mode():
 def test_each_objective_trains_on_a_tiny_config(objective, extra):
     x, y = _images()
     clf = DigitClassifier().eval()
-    cfg = TrainConfig(epochs=1, batch_size=32, extra=extra, device="cpu")
-    codec, hist = train_codec(LearnedCodecConfig(4, 4, width=8), cfg, objective, x, x[:32], y[:32], clf,
-                              train_y=y, progress=False)
+    cfg = TrainConfig(epochs=1, batch_size=32, device="cpu")
+    codec, hist = train_codec(LearnedCodecConfig(4, 4, width=8), cfg, LossWeights.from_extra(extra), x, x[:32],
+                              y[:32], clf, train_y=y, progress=False)
     assert len(hist["loss"]) == 1 and math.isfinite(hist["loss"][0])
     assert 0 < hist["val_mse"][0] < 1
     if objective == "adversarial":
@@ -87,14 +88,14 @@ def test_each_objective_trains_on_a_tiny_config(objective, extra):
 def test_resume_from_checkpoint_equals_uninterrupted_run(tmp_path):
     x, y = _images(64)
     extra = {"lambda_mse": 0.001, "bands": {"LL": 0.0025, "LH": 0.0035, "HL": 0.0035, "HH": 0.0035}}
-    cfg = TrainConfig(epochs=3, batch_size=32, extra=extra, device="cpu", seed=3, lr_decay_start=1,
-                      lr_decay_every=1)
+    cfg = TrainConfig(epochs=3, batch_size=32, device="cpu", seed=3, lr_decay_start=1, lr_decay_every=1)
     arch = LearnedCodecConfig(3, 4, width=8)
-    full, full_hist = train_codec(arch, cfg, "adversarial", x, x[:16], progress=False)
+    w = LossWeights.from_extra(extra)
+    full, full_hist = train_codec(arch, cfg, w, x, x[:16], progress=False)
     ckpt = tmp_path / "c.ckpt"
-    train_codec(arch, cfg, "adversarial", x, x[:16], checkpoint=ckpt, progress=False, stop_after_epoch=1)
+    train_codec(arch, cfg, w, x, x[:16], checkpoint=ckpt, progress=False, stop_after_epoch=1)
     assert ckpt.exists()
-    resumed, resumed_hist = train_codec(arch, cfg, "adversarial", x, x[:16], checkpoint=ckpt, progress=False)
+    resumed, resumed_hist = train_codec(arch, cfg, w, x, x[:16], checkpoint=ckpt, progress=False)
     for k, v in full.state_dict().items():
         assert torch.equal(v, resumed.state_dict()[k]), k
     assert full_hist["loss"] == resumed_hist["loss"]
@@ -107,8 +108,8 @@ def test_bf16_precision_trains_in_bfloat16_and_keeps_float32_weights():
     arch = LearnedCodecConfig(3, 4, width=8)
     runs = {}
     for precision in ("fp32", "bf16"):
-        cfg = TrainConfig(epochs=2, batch_size=32, extra=extra, device="cpu", seed=1, precision=precision)
-        runs[precision] = train_codec(arch, cfg, "adversarial", x, x[:16], progress=False)
+        cfg = TrainConfig(epochs=2, batch_size=32, device="cpu", seed=1, precision=precision)
+        runs[precision] = train_codec(arch, cfg, LossWeights.from_extra(extra), x, x[:16], progress=False)
     (c32, h32), (c16, h16) = runs["fp32"], runs["bf16"]
     assert all(v.dtype == torch.float32 for v in c16.state_dict().values() if v.is_floating_point())
     assert all(math.isfinite(v) for v in h16["loss"] + h16["val_mse"])
@@ -124,3 +125,33 @@ def test_precision_enters_the_model_key_only_when_not_the_default():
     with pytest.raises(ValueError, match="precision"):
         with TrainConfig(precision="fp8").autocast(torch.device("cpu")):
             pass
+
+
+def test_an_objective_named_in_a_notebook_trains_that_objective():
+    """train_codec(objective="deep_feature") used to train plain MSE silently."""
+    x, y = _images(64)
+    clf = DigitClassifier().eval()
+    cfg = TrainConfig(epochs=1, batch_size=32, device="cpu", seed=2)
+    arch = LearnedCodecConfig(3, 4, width=8)
+    named, _ = train_codec(arch, cfg, "deep_feature", x, x[:16], y[:16], clf, progress=False)
+    typed, _ = train_codec(arch, cfg, loss_weights("deep_feature"), x, x[:16], y[:16], clf, progress=False)
+    plain, _ = train_codec(arch, cfg, "mse", x, x[:16], y[:16], clf, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(named.state_dict().values(), typed.state_dict().values()))
+    assert any(not torch.equal(a, b) for a, b in zip(named.state_dict().values(), plain.state_dict().values()))
+    with pytest.raises(ValueError, match="needs the pretrained classifier"):
+        train_codec(arch, cfg, "deep_feature", x, x[:16], progress=False)
+    with pytest.raises(ValueError, match="unknown objective 'deepfeature'"):
+        train_codec(arch, cfg, "deepfeature", x, x[:16], progress=False)
+
+
+def test_registered_objectives_give_their_documented_defaults():
+    assert set(OBJECTIVES) >= {"mse", "deep_feature", "adversarial", "task_aware"}
+    assert loss_weights("deep_feature").to_extra() == {"lambda_mse": 1.0, "lambda_feature": 0.01}
+    na2 = loss_weights("adversarial", preset="NA2")
+    assert na2.to_extra() == {"lambda_mse": 0.001, "preset": "NA2", "mse_reduction": "sum",
+                              "bands": {"LL": 0.0025, "LH": 0.0035, "HL": 0.0035, "HH": 0.0035}}
+    assert LossWeights.from_extra(na2.to_extra()) == na2
+    with pytest.raises(ValueError, match="needs a preset"):
+        loss_weights("adversarial")
+    with pytest.raises(ValueError, match="preset is only used"):
+        loss_weights("mse", preset="NA2")

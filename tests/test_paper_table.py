@@ -6,7 +6,7 @@ import math
 import pytest
 from scipy import stats
 
-from semcom.paper import TABLE3, compare_intervals, interval, table3_rows, write_table3
+from semcom.app.paper import TABLE3, compare_intervals, interval, table3_rows, write_table3
 
 
 def _row(codec, acc, mse, seed=0, channel="clean", kind="clean", group=None, train_seed=0):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from semcom.plots import examples_grid, examples_mosaic
+from semcom.app.plots import examples_grid, examples_mosaic
 
 
 def test_examples_mosaic_places_each_digit_in_its_row_and_column():

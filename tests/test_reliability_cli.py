@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from semcom.runner import run_scenario
-from semcom.scenario import load_scenario
-from semcom.store import ModelStore, file_sha256
+from semcom.app.runner import run_scenario
+from semcom.app.scenario import load_scenario
+from semcom.models.store import ModelStore, file_sha256
 
 from helpers import run_cli, tiny_scenario
 
@@ -128,7 +128,7 @@ def semcom_in_process(*args: str, tmp: Path, monkeypatch) -> subprocess.Complete
     """The same command group, run in this process (saves a torch import per call)."""
     from click.testing import CliRunner
 
-    from semcom.cli import main
+    from semcom.app.cli import main
 
     monkeypatch.setenv("SEMCOM_STORE", str(tmp / "store"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp / "cache"))

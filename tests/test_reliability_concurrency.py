@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semcom.store import ModelStore, file_sha256
+from semcom.models.store import ModelStore, file_sha256
 
 from helpers import REPO, cli_env, semcom_command, tiny_scenario
 
@@ -131,7 +131,7 @@ def test_two_fresh_runs_at_once_write_separate_complete_folders(tmp, same_folder
 
 def test_run_refused_while_another_process_holds_the_run(tmp, same_folder, mnist_dir):
     """The refusal path made certain: this process holds the run's journal lock."""
-    from semcom.journal import Journal
+    from semcom.app.journal import Journal
 
     run_dir = next(d for d in (tmp / "results" / "race").iterdir() if len(d.name) == len("run-") + 10)
     journal_before = (run_dir / "journal.jsonl").read_bytes()

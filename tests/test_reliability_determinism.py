@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import torch
 
-from semcom.runner import run_scenario
-from semcom.scenario import load_scenario
-from semcom.store import ModelStore, file_sha256
+from semcom.app.runner import run_scenario
+from semcom.app.scenario import load_scenario
+from semcom.models.store import ModelStore, file_sha256
 
 from helpers import tiny_scenario
 

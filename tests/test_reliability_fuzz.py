@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 
 from semcom.bitstream import BitPacker, bits_per_symbol
 from semcom.errors import ScenarioError
-from semcom.link import Receiver, fill_levels
-from semcom.scenario import load_scenario
+from semcom.transceiver import Receiver, fill_levels
+from semcom.app.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = (REPO / "scenarios" / "quick.toml").read_text()

@@ -15,9 +15,9 @@ import pytest
 import torch
 
 from semcom.errors import ModelStoreError, ScenarioError, SemcomError, TrainingDivergedError
-from semcom.runner import prepare_data, run_scenario
-from semcom.scenario import load_scenario, parse_scenario
-from semcom.store import ModelStore
+from semcom.app.runner import prepare_data, run_scenario
+from semcom.app.scenario import load_scenario, parse_scenario
+from semcom.models.store import ModelStore
 
 from helpers import run_cli, tiny_scenario
 
@@ -122,7 +122,7 @@ def test_a_store_that_holds_every_model_is_read_without_locking(tmp_path, mnist_
 
 
 def test_a_diverging_codec_is_not_stored(tmp_path, mnist_dir, monkeypatch):
-    import semcom.training.codec as codec_training
+    import semcom.models.training.codec as codec_training
 
     real = codec_training.adversarial_step
 
@@ -140,7 +140,7 @@ def test_a_diverging_codec_is_not_stored(tmp_path, mnist_dir, monkeypatch):
 
 
 def test_a_chance_level_classifier_is_not_stored(tmp_path):
-    from semcom.training.classifier import ClassifierTrainConfig, train_classifier
+    from semcom.models.training.classifier import ClassifierTrainConfig, train_classifier
 
     x = torch.rand(1200, 1, 28, 28)
     y = torch.randint(0, 10, (1200,))  # labels unrelated to the images: nothing to learn
@@ -199,7 +199,7 @@ def test_long_library_errors_are_one_line_with_details_behind_verbose(stored_run
 
     evil = card_path.parent / f"{card['key']}.pt"
     evil.write_bytes(pickle.dumps({"w": Evil()}))
-    from semcom.store import file_sha256
+    from semcom.models.store import file_sha256
 
     (card_path.parent / card["weights_file"]).unlink()
     card_path.write_text(json.dumps({**card, "weights_file": evil.name, "weights_sha256": file_sha256(evil)}))

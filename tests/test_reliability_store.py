@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from semcom import store as store_mod
+from semcom.models import store as store_mod
 from semcom.errors import ModelStoreError
-from semcom.store import ModelStore, file_sha256, spec_key
+from semcom.models.store import ModelStore, file_sha256, spec_key
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -283,7 +283,7 @@ WRITER = textwrap.dedent("""
     import json, os, sys, time
     from pathlib import Path
     import torch
-    from semcom.store import ModelStore
+    from semcom.models.store import ModelStore
 
     root, go, seed, n, locked = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
     spec = json.loads(sys.argv[6])

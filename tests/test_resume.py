@@ -9,9 +9,9 @@ import time
 import pytest
 
 from semcom import evaluation
-from semcom.runner import run_scenario
-from semcom.scenario import load_scenario
-from semcom.store import ModelStore
+from semcom.app.runner import run_scenario
+from semcom.app.scenario import load_scenario
+from semcom.models.store import ModelStore
 
 from helpers import REPO, metrics_rows, tiny_scenario
 
@@ -72,7 +72,7 @@ def test_kill_9_mid_sweep_then_rerun_matches(setup, mnist_dir):
     scenario, store, tmp = setup
     reference = run_scenario(scenario, data_path=mnist_dir, results_root=tmp / "ref", store=store, progress=False)
     env = {**os.environ, "SEMCOM_STORE": str(tmp / "store")}
-    cmd = [sys.executable, "-m", "semcom.cli", "run", str(scenario.source), "--data", str(mnist_dir),
+    cmd = [sys.executable, "-m", "semcom.app.cli", "run", str(scenario.source), "--data", str(mnist_dir),
            "--results", str(tmp / "killed"), "--quiet"]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     journal = tmp / "killed" / "resume" / reference.run_dir.name / "journal.jsonl"
@@ -93,7 +93,7 @@ def test_kill_9_mid_sweep_then_rerun_matches(setup, mnist_dir):
 
 
 def test_concurrent_writer_is_refused(setup, mnist_dir):
-    from semcom.journal import Journal, RunLockedError
+    from semcom.app.journal import Journal, RunLockedError
 
     _, _, tmp = setup
     with Journal(tmp / "run" / "journal.jsonl"):
@@ -103,7 +103,7 @@ def test_concurrent_writer_is_refused(setup, mnist_dir):
 
 
 def test_torn_journal_line_is_dropped(tmp_path):
-    from semcom.journal import Journal
+    from semcom.app.journal import Journal
 
     path = tmp_path / "journal.jsonl"
     path.write_text('{"point_id": "a", "row": {}}\n{"point_id": "b", "ro')

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from semcom.errors import ScenarioError
-from semcom.scenario import load_scenario
+from semcom.app.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def test_minimal_scenario_defaults_and_sweep_expansion(tmp_path):
         (BASE.replace('bits = 8', 'bits = 8\nlevels = 1'), "codecs[0].levels", "L >= 2"),
         (BASE.replace('p = [0.01, 0.02]', 'p = [0.01, 0.7]'), "channels[0].p", "0.7"),
         (BASE.replace('kind = "bsc"', 'kind = "wifi"'), "channels[0].kind", "unknown channel"),
-        (BASE + "\n[dataset]\nval_fraction = 1.5\n", "dataset.val_fraction", "[0, 1)"),
+        (BASE + "\n[dataset]\nval_fraction = 1.5\n", "dataset.val_fraction", "(0, 1)"),
         (BASE + "\n[dataset]\nname = \"cifar\"\n", "dataset.name", "one of"),
         (BASE.replace('bits = 8', 'bits = 8\n[codecs.train]\nepochs = 0'), "codecs[0].train.epochs", "positive"),
         (BASE.replace('bits = 8', 'bits = 8\n[codecs.train]\nepoch = 3'), "codecs[0].train.epoch", "unknown key"),
@@ -84,7 +84,7 @@ def test_missing_sections(tmp_path):
 
 
 def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "semcom.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "semcom.app.cli", *args], capture_output=True, text=True,
                           cwd=REPO, env=env, timeout=120)
 
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from semcom import zoo
-from semcom.runner import prepare_data
-from semcom.scenario import load_scenario
-from semcom.store import ModelStore, shipped_root
+from semcom.models import zoo
+from semcom.app.runner import prepare_data
+from semcom.app.scenario import load_scenario
+from semcom.models.store import ModelStore, shipped_root
 
 REPO = Path(__file__).resolve().parents[1]
 

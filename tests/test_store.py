@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from semcom.errors import ModelStoreError
-from semcom.store import ModelStore, file_sha256, spec_key
+from semcom.models.store import ModelStore, file_sha256, spec_key
 
 SPEC = {"kind": "codec", "arch": {"dim": 4, "levels": 4}, "data": {"images_sha256": "abc"}}
 

@@ -53,7 +53,7 @@ from semcom.codecs.base import Codec, FittedCodec, SymbolFormat, format_for_bits
 PIXELS = 28 * 28
 IMAGE_SHAPE = (1, 28, 28)
 _CHUNK_ENTRIES = 1 << 24  # distance-matrix entries per chunk (64 MiB of float32)
-MAX_KMEANS_BITS = 20
+MAX_KMEANS_BITS = 16  # 65,536 codewords: a 200 MB codebook
 
 
 # ---------------------------------------------------------------------------------------
@@ -365,34 +365,9 @@ class PCAScalarCodec(FittedCodec):
         return out.clamp(0.0, 1.0).reshape(len(indices), *IMAGE_SHAPE)
 
 
-# ---------------------------------------------------------------------------------------
-# Registry
-# ---------------------------------------------------------------------------------------
-from semcom.codecs.semantic import LabelRefinementCodec  # noqa: E402  (semantic imports us lazily)
-
-CLASSICAL_KINDS: dict[str, type[Codec]] = {
-    "kmeans": KMeansVQCodec,
-    "pca": PCAScalarCodec,
-    "label_refine": LabelRefinementCodec,
-}
-
-
-def from_config(config: dict[str, Any]) -> Codec:
-    """An unfitted codec of the right shapes from ``codec.config()``; then ``load_state_dict``."""
-    if "kind" not in config:
-        raise ValueError(f"codec config needs a 'kind' (one of {sorted(CLASSICAL_KINDS)}), got {config!r}")
-    kind = config["kind"]
-    if kind not in CLASSICAL_KINDS:
-        raise ValueError(f"unknown classical codec kind {kind!r}; known: {sorted(CLASSICAL_KINDS)}")
-    return CLASSICAL_KINDS[kind].from_config(config)  # type: ignore[attr-defined]
-
-
 __all__ = [
-    "CLASSICAL_KINDS",
     "KMeansVQCodec",
     "PCAScalarCodec",
-    "LabelRefinementCodec",
-    "from_config",
     "kmeans_fit",
     "nearest_codeword",
     "lloyd_max",

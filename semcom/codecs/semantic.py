@@ -37,12 +37,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from semcom.classifier import DigitClassifier
+from semcom.codecs.networks import DigitClassifier
 from semcom.codecs.base import FittedCodec, SymbolFormat
 
 PIXELS = 28 * 28
 IMAGE_SHAPE = (1, 28, 28)
-MAX_REFINE_BITS = 16
+MAX_REFINE_BITS = 12  # with MNIST's 4 label bits, at most 16 bits: k-means' limit
+
+
+def label_bits(n_classes: int) -> int:
+    """Bits the label takes in the split packing: ceil(log2 C)."""
+    return math.ceil(math.log2(n_classes))
 
 
 def _class_seed(seed: int, label: int) -> int:
@@ -65,17 +70,17 @@ class LabelRefinementCodec(FittedCodec):
             raise ValueError(f"LabelRefinementCodec: packing must be 'split' or 'joint', got {packing!r}")
         if not isinstance(n_classes, int) or isinstance(n_classes, bool) or n_classes < 2:
             raise ValueError(f"LabelRefinementCodec: n_classes must be an integer >= 2, got {n_classes!r}")
-        label_bits = math.ceil(math.log2(n_classes))
+        n_label_bits = label_bits(n_classes)
         if (not isinstance(bits, int) or isinstance(bits, bool)
-                or not label_bits <= bits <= label_bits + MAX_REFINE_BITS):
-            raise ValueError(f"LabelRefinementCodec: bits must be an integer in [{label_bits}, "
-                             f"{label_bits + MAX_REFINE_BITS}] (the label alone takes {label_bits} bits "
+                or not n_label_bits <= bits <= n_label_bits + MAX_REFINE_BITS):
+            raise ValueError(f"LabelRefinementCodec: bits must be an integer in [{n_label_bits}, "
+                             f"{n_label_bits + MAX_REFINE_BITS}] (the label alone takes {n_label_bits} bits "
                              f"for {n_classes} classes), got {bits!r}")
         self.bits = bits
         self.n_classes = n_classes
-        self.label_bits = label_bits
+        self.label_bits = n_label_bits
         self.packing = packing
-        self.refine_bits = bits - label_bits
+        self.refine_bits = bits - n_label_bits
         self.refine_levels = (1 << bits) // n_classes if packing == "joint" else 1 << self.refine_bits
         self.symbol_format = SymbolFormat(dim=1, levels=n_classes * self.refine_levels)
         self.classifier = DigitClassifier(n_classes)

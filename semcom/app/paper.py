@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from semcom.results import write_csv
-from semcom.store import atomic_write_text
+from semcom.app.results import write_csv
+from semcom.models.store import atomic_write_text
 
 CASES = ("only_compression", "deep_feature", "NA1", "NA2", "NA3")
 CASE_TITLES = {"original": "Original Img", "only_compression": "Only Comp", "deep_feature": "Deep Feat",

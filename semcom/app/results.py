@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from semcom.errors import SemcomError
-from semcom.store import atomic_write_bytes, atomic_write_text
+from semcom.models.store import atomic_write_bytes, atomic_write_text
 
 
 def ensure_writable_dir(path: Path, what: str = "results folder") -> None:

@@ -22,16 +22,17 @@ from semcom import __version__
 from semcom.data import load_dataset, train_val_split
 from semcom.errors import SemcomError
 from semcom.evaluation import CodecBench, CodecUnderTest, original_point, sweep_points
-from semcom.executors import DaskExecutor, LocalExecutor
-from semcom.journal import Journal
-from semcom.plots import draw_run, training_curves
+from semcom.app.executors import DaskExecutor, LocalExecutor
+from semcom.app.journal import Journal
+from semcom.app.plots import draw_run, training_curves
 from semcom.progress import Progress, log
-from semcom.results import ensure_writable_dir, new_run_id, save_array, save_examples, summary_markdown, write_csv, write_json
+from semcom.app.results import ensure_writable_dir, new_run_id, save_array, save_examples, summary_markdown, write_csv, write_json
 from semcom.errors import ScenarioError
-from semcom.scenario import Scenario
-from semcom.store import ModelStore, atomic_write_text, file_sha256, spec_key
-from semcom.training.common import resolve_device
-from semcom.zoo import TrainingData, obtain_classifier, obtain_codec
+from semcom.app.scenario import Scenario
+from semcom.models.store import ModelStore, atomic_write_text, file_sha256, spec_key
+from semcom.models.training.common import resolve_device
+from semcom.models.families import family_of
+from semcom.models.zoo import TrainingData, obtain_classifier, obtain_codec
 
 
 @dataclass(frozen=True)
@@ -132,10 +133,10 @@ def prepare_run(scenario: Scenario, *, data_path: str | Path | None = None, stor
             continue
         section = sections[name]
         prior = np.asarray(card["symbol_prior"]) if "symbol_prior" in card else None
-        label = section.family if section.family != "learned" else section.objective
+        label = family_of(section.family).label(section)
         codecs.append(CodecUnderTest(section.name, model, label, prior, card["key"], group=section.group,
                                      train_seed=section.train.seed))
-        if section.family == "learned":
+        if family_of(section.family).trained:
             histories[name] = {"history": card.get("history", {})}
     return RunContext(dataset, data, test_images, test_labels, classifier, codecs, models, device, histories)
 
@@ -276,9 +277,9 @@ def run_scenario(
             "files": ["metrics.csv", "timings.csv", "per_class.csv", "summary.md", "examples.npz", "journal.jsonl", "manifest.json"],
         }
         if "paper_table3" in scenario.output.tables:
-            from semcom.paper import write_table3
+            from semcom.app.paper import write_table3
 
-            epochs = {c.name: c.train.epochs for c in scenario.codec_list if c.family == "learned"}
+            epochs = {c.name: c.train.epochs for c in scenario.codec_list if family_of(c.family).trained}
             manifest["files"] += [p.name for p in write_table3(rows, run_dir, epochs)]
         histories = {name: m["history"] for name, m in ctx.histories.items()}
         write_json(run_dir / "training_histories.json", histories)  # so `semcom plot` can redraw the curves

@@ -13,7 +13,7 @@ with X~ = eps * X + (1 - eps) * X_hat, eps ~ U[0, 1] per sample, interpolated in
 own domain (the Haar DWT is linear, so interpolating sub-bands or images is the same; the
 gradient norm is taken with respect to the band the critic sees).
 
-The training loop (``semcom.training.codec``) owns the data, schedules and checkpoints and
+The training loop (``semcom.models.training.codec``) owns the data, schedules and checkpoints and
 calls :func:`adversarial_step` once per batch, with optimizers from :func:`make_optimizers`.
 """
 
@@ -338,7 +338,7 @@ def adversarial_step(
 ) -> dict[str, float]:
     """One iteration of Algorithm 1 on batch ``x``: critic updates, then one generator update.
 
-    This is the training step of every learned codec (``semcom.training.codec``): with no
+    This is the training step of every learned codec (``semcom.models.training.codec``): with no
     weighted band ("only compression") the critic updates are skipped and it is a plain
     ``lambda_mse * MSE`` step. ``corrupt`` (a training channel on the symbols) goes to the
     codec's forward; ``extra_terms(x_hat)`` lists further generator terms (deep features,

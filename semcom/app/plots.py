@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from semcom.store import atomic_write_bytes  # noqa: E402
+from semcom.models.store import atomic_write_bytes  # noqa: E402
 
 _LOG_PARAMS = {"p", "epsilon", "loss"}
 

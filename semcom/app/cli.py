@@ -94,10 +94,10 @@ def run(scenario_file: Path, data_path: Path | None, results_root: Path | None, 
     again resumes an interrupted run (finished points are kept) or, when it is
     complete, rewrites its tables and plots without recomputing.
     """
-    from semcom.executors import make_executor
-    from semcom.runner import run_scenario
-    from semcom.scenario import load_scenario
-    from semcom.store import ModelStore
+    from semcom.app.executors import make_executor
+    from semcom.app.runner import run_scenario
+    from semcom.app.scenario import load_scenario
+    from semcom.models.store import ModelStore
 
     scenario = load_scenario(scenario_file)
     store = ModelStore(store_path) if store_path else None
@@ -124,9 +124,9 @@ def train(scenario_file: Path, data_path: Path | None, store_path: Path | None, 
     Useful ahead of time, e.g. on a GPU machine sharing the model store; a later
     `semcom run` of the same scenario then trains nothing.
     """
-    from semcom.runner import train_models
-    from semcom.scenario import load_scenario
-    from semcom.store import ModelStore
+    from semcom.app.runner import train_models
+    from semcom.app.scenario import load_scenario
+    from semcom.models.store import ModelStore
 
     scenario = load_scenario(scenario_file)
     store = ModelStore(store_path) if store_path else None
@@ -149,10 +149,10 @@ def train(scenario_file: Path, data_path: Path | None, store_path: Path | None, 
 def compare(scenario_file: Path, data_path: Path | None, results_root: Path | None, store_path: Path | None,
             channel: str | None, quiet: bool) -> None:
     """Compare the codecs of SCENARIO_FILE at equal rate and channel (runs or resumes it first)."""
-    from semcom.compare import write_comparison
-    from semcom.runner import prepare_run, run_scenario
-    from semcom.scenario import load_scenario
-    from semcom.store import ModelStore
+    from semcom.app.compare import write_comparison
+    from semcom.app.runner import prepare_run, run_scenario
+    from semcom.app.scenario import load_scenario
+    from semcom.models.store import ModelStore
 
     scenario = load_scenario(scenario_file)
     store = ModelStore(store_path) if store_path else None
@@ -172,7 +172,7 @@ def compare(scenario_file: Path, data_path: Path | None, results_root: Path | No
 @click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
 def check(scenario_file: Path) -> None:
     """Validate SCENARIO_FILE without running it."""
-    from semcom.scenario import load_scenario
+    from semcom.app.scenario import load_scenario
 
     sc = load_scenario(scenario_file)
     n_codecs, n_links = len(sc.codec_list), len(sc.links)
@@ -187,9 +187,9 @@ def check(scenario_file: Path) -> None:
 @click.option("--format", "formats", multiple=True, default=("png",), type=click.Choice(["png", "pdf", "svg"]))
 def plot(run_dir: Path, formats: tuple[str, ...]) -> None:
     """Redraw the plots of RUN_DIR from its saved metrics (no recomputation)."""
-    from semcom.plots import draw_run, training_curves
-    from semcom.results import load_examples, read_csv
-    from semcom.runner import first_seed_latencies
+    from semcom.app.plots import draw_run, training_curves
+    from semcom.app.results import load_examples, read_csv
+    from semcom.app.runner import first_seed_latencies
 
     metrics = run_dir / "metrics.csv"
     if not metrics.exists():

@@ -7,7 +7,7 @@ The generator (encoder + quantizer + decoder) loss is
   + lambda_ce * CE(classifier(x_hat), y)                 task-aware
   + sum_b lambda_b * (E h_b(X) - E h_b(X_hat))           WGAN-GP critics (eq. 8 / eq. 10)
 
-with each term present only when its weight is set. Critics are trained as in
+with each term present only when its weight is set (the weights: :mod:`semcom.models.training.objectives`). Critics are trained as in
 Algorithm 1 (``critic_steps`` updates per generator update, gradient penalty). A
 training channel (bit flips or erasures on the symbols) can sit between quantizer and
 decoder, so the decoder learns what a noisy link delivers. Every epoch is checkpointed:
@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, field
+
 from pathlib import Path
 from typing import Callable
 
@@ -27,45 +27,14 @@ import torch
 import torch.nn.functional as F
 
 from semcom.bitstream import gray_decode, gray_encode
-from semcom.classifier import DigitClassifier
+from semcom.codecs.networks import DigitClassifier
 from semcom.codecs.base import Codec
 from semcom.errors import TrainingDivergedError
 from semcom.codecs.learned import LearnedCodec, LearnedCodecConfig
 from semcom.progress import Progress, log
-from semcom.training.adversarial import AdversarialWeights, CriticSet, adversarial_step, critic_step
-from semcom.training.common import TrainConfig, iterate_batches, resolve_device, seed_everything, set_lr
-
-OBJECTIVES = ("mse", "deep_feature", "adversarial", "task_aware")
-
-
-@dataclass(frozen=True)
-class Objective:
-    """The weights of the generator loss; built from ``TrainConfig.extra``."""
-
-    lambda_mse: float = 1.0
-    lambda_feature: float = 0.0
-    lambda_ce: float = 0.0
-    bands: dict[str, float] = field(default_factory=dict)
-    train_channel: dict | None = None
-    mse_reduction: str = "mean"
-
-    @classmethod
-    def from_extra(cls, extra: dict) -> "Objective":
-        return cls(lambda_mse=float(extra.get("lambda_mse", 1.0)),
-                   lambda_feature=float(extra.get("lambda_feature", 0.0)),
-                   lambda_ce=float(extra.get("lambda_ce", 0.0)),
-                   bands={k: float(v) for k, v in extra.get("bands", {}).items()},
-                   train_channel=extra.get("train_channel"),
-                   mse_reduction=str(extra.get("mse_reduction", "mean")))
-
-    @property
-    def needs_classifier(self) -> bool:
-        return self.lambda_feature > 0 or self.lambda_ce > 0
-
-    @property
-    def adversarial(self) -> AdversarialWeights:
-        return AdversarialWeights(self.lambda_mse, self.bands, self.mse_reduction)
-
+from semcom.models.training.adversarial import CriticSet, adversarial_step, critic_step
+from semcom.models.training.objectives import LossWeights, loss_weights
+from semcom.models.training.common import TrainConfig, iterate_batches, resolve_device, seed_everything, set_lr
 
 def symbol_corruptor(spec: dict, levels: int, generator: torch.Generator) -> Callable[[torch.Tensor], torch.Tensor]:
     """Bit flips (``bsc``, p) or erasures (``bec``, epsilon) applied to symbol indices in training.
@@ -135,7 +104,7 @@ def evaluate_codec(
 def train_codec(
     codec_config: LearnedCodecConfig,
     train: TrainConfig,
-    objective: str,
+    objective: LossWeights | str,
     train_x: torch.Tensor,
     val_x: torch.Tensor,
     val_y: torch.Tensor | None = None,
@@ -147,10 +116,12 @@ def train_codec(
     label: str = "codec",
     stop_after_epoch: int | None = None,
 ) -> tuple[LearnedCodec, dict]:
-    """Train a learned codec; ``stop_after_epoch`` ends early (for resume tests)."""
-    if objective not in OBJECTIVES:
-        raise ValueError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
-    weights = Objective.from_extra(train.extra)
+    """Train a learned codec with ``objective``: typed loss weights, or the name of a registered
+    objective with its defaults (``"deep_feature"`` trains deep features, never plain MSE).
+    ``stop_after_epoch`` ends early (for resume tests)."""
+    weights = loss_weights(objective) if isinstance(objective, str) else objective
+    if not isinstance(weights, LossWeights):
+        raise TypeError(f"objective must be LossWeights or an objective name, got {type(objective).__name__}")
     gen = seed_everything(train.seed)
     device = resolve_device(train.device)
     codec = LearnedCodec(codec_config).to(device)
@@ -162,11 +133,11 @@ def train_codec(
     cycle = train.critic_steps + 1  # separate batches: critic_steps critic batches, then one generator batch
     if weights.needs_classifier:
         if classifier is None:
-            raise ValueError(f"objective {objective!r} needs the pretrained classifier")
+            raise ValueError("this objective (deep features or cross-entropy) needs the pretrained classifier")
         classifier = classifier.to(device).eval()
         for p in classifier.parameters():
             p.requires_grad_(False)
-    if weights.lambda_ce > 0 and train_y is None:
+    if weights.needs_labels and train_y is None:
         raise ValueError("the task-aware objective needs training labels")
     corrupt = symbol_corruptor(weights.train_channel, codec_config.levels, gen) if weights.train_channel else None
 
@@ -194,12 +165,12 @@ def train_codec(
 
         def terms(x_hat: torch.Tensor) -> list[torch.Tensor]:
             out = []
-            if weights.lambda_feature > 0:
+            if weights.feature_weight > 0:
                 with torch.no_grad():
                     target = classifier.embed(x)  # type: ignore[union-attr]
-                out.append(weights.lambda_feature * F.mse_loss(classifier.embed(x_hat), target))  # type: ignore[union-attr]
-            if weights.lambda_ce > 0:
-                out.append(weights.lambda_ce * F.cross_entropy(classifier(x_hat), y))  # type: ignore[misc]
+                out.append(weights.feature_weight * F.mse_loss(classifier.embed(x_hat), target))  # type: ignore[union-attr]
+            if weights.ce_weight > 0:
+                out.append(weights.ce_weight * F.cross_entropy(classifier(x_hat), y))  # type: ignore[misc]
             return out
 
         return terms

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from semcom.plots import accuracy_vs_mse
-from semcom.results import write_csv
-from semcom.runner import RunContext, RunResult
-from semcom.store import atomic_write_text
+from semcom.app.plots import accuracy_vs_mse
+from semcom.app.results import write_csv
+from semcom.app.runner import RunContext, RunResult
+from semcom.models.store import atomic_write_text
 
 
 def sliced_wasserstein(a: np.ndarray, b: np.ndarray, n_projections: int = 256, seed: int = 0) -> float:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from semcom.config import check, non_negative, one_of, positive
+
 
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` means CUDA when present, else CPU."""
@@ -52,22 +54,24 @@ class TrainConfig:
     behaviour) runs the critic updates and one generator update on every batch.
     """
 
-    epochs: int = 25
-    batch_size: int = 64
-    lr: float = 0.0025
-    critic_lr: float = 0.0002
-    lr_decay_start: int = 10
-    lr_decay_every: int = 10
-    lr_decay_factor: float = 0.2
-    critic_steps: int = 1
-    gp_lambda: float = 10.0
-    precision: str = "fp32"
-    adam_betas: tuple[float, float] = (0.5, 0.9)
-    critic_batches: str = "separate"
-    seed: int = 0
-    train_limit: int = 0
-    device: str = "auto"
-    extra: dict = field(default_factory=dict)
+    epochs: int = field(default=25, metadata=positive())
+    batch_size: int = field(default=64, metadata=positive())
+    lr: float = field(default=0.0025, metadata=check(lambda v: v > 0, "a positive finite number"))
+    critic_lr: float = field(default=0.0002, metadata=check(lambda v: v > 0, "a positive finite number"))
+    lr_decay_start: int = field(default=10, metadata=non_negative())
+    lr_decay_every: int = field(default=10, metadata=positive())
+    lr_decay_factor: float = field(default=0.2, metadata=check(lambda v: 0 < v <= 1, "a number in (0, 1]"))
+    critic_steps: int = field(default=1, metadata=positive())
+    gp_lambda: float = field(default=10.0, metadata=check(lambda v: v >= 0, "a number >= 0"))
+    precision: str = field(default="fp32", metadata=one_of(*PRECISIONS))
+    adam_betas: tuple[float, float] = field(default=(0.5, 0.9), metadata=check(
+        lambda v: len(v) == 2 and all(0 <= b < 1 for b in v), "two numbers in [0, 1), e.g. [0.5, 0.9]"))
+    critic_batches: str = field(default="separate", metadata=one_of(*CRITIC_BATCHES))
+    seed: int = field(default=0, metadata=non_negative())
+    # set by the caller, never by a scenario file
+    train_limit: int = field(default=0, metadata={"internal": True})
+    device: str = field(default="auto", metadata={"internal": True})
+    extra: dict = field(default_factory=dict, metadata={"internal": True})  # the loss weights' key form
 
     def lr_factor(self, epoch: int) -> float:
         if epoch < self.lr_decay_start:

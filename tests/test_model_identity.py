@@ -1,0 +1,38 @@
+"""Store keys are stable: every codec of every shipped scenario keeps the key its models were trained under.
+
+``tests/data/model_keys.json`` records, per scenario file, the key of the classifier and of
+each codec, computed with a fixed data identity. A change to how specs are built (a new
+config field, a refactor) that changes any of them would orphan trained and shipped
+models; such a change must be deliberate, with the file regenerated and the models
+re-keyed (see semcom.models.store).
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from semcom.app.scenario import load_scenario
+from semcom.models.store import spec_key
+from semcom.models.zoo import TrainingData, classifier_spec, codec_spec
+
+REPO = Path(__file__).resolve().parents[1]
+RECORDED = json.loads((REPO / "tests" / "data" / "model_keys.json").read_text())
+DATA = TrainingData(None, None, None, None, {"dataset": "mnist", "n_images": 60000, "images_sha256": "fixed",
+                                             "val_fraction": 0.2, "split_seed": 0})
+
+
+@pytest.mark.parametrize("scenario", sorted(RECORDED))
+def test_every_model_keeps_its_recorded_store_key(scenario):
+    s = load_scenario(REPO / scenario)
+    keys = {"classifier": spec_key(classifier_spec(s.classifier, DATA))}
+    keys.update({c.name: spec_key(codec_spec(c, DATA, "clf-key")) for c in s.codec_list})
+    assert keys == RECORDED[scenario]
+
+
+def test_the_main_job_uses_the_seed_0_models_of_the_table3_reproduction():
+    main = load_scenario(REPO / "scenarios" / "mnist_8bit.toml")
+    table = load_scenario(REPO / "scenarios" / "paper_table3.toml")
+    seed0 = {c.name.removesuffix("-s0"): spec_key(codec_spec(c, DATA, "k")) for c in table.codec_list
+             if c.name.endswith("-s0")}
+    assert {c.name: spec_key(codec_spec(c, DATA, "k")) for c in main.codec_list} == seed0

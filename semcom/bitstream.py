@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: what the receiver puts in place of a symbol it lost (semcom.transceiver.fill_levels)
+ERASURE_POLICIES = ("mode", "center", "zero")
+
 MAPPINGS = ("natural", "gray")
 
 

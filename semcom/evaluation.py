@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-import zlib
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,63 +22,10 @@ import torch
 import channels
 
 from semcom.bitstream import BitPacker
+from semcom.sweep import ChannelPoint, LinkPoint, SweepPoint, point_seed, sweep_points  # noqa: F401  (re-exported)
 from semcom.codecs.base import Codec
 from semcom.transceiver import Receiver, Reconstructor, fill_levels, transmit
 from semcom.metrics import ConfusionMatrix, empirical_entropy_bits, mse_to_codewords, per_image_mse, psnr
-
-
-@dataclass(frozen=True)
-class ChannelPoint:
-    """One channel setting of a sweep, e.g. ``bsc`` with ``p = 0.01``."""
-
-    kind: str
-    params: dict[str, Any]
-    label: str
-
-    def make(self) -> channels.Channel:
-        return channels.make(self.kind, **self.params)
-
-
-@dataclass(frozen=True)
-class LinkPoint:
-    """One setting of the packet link (simpy model), e.g. selective repeat at 1 Mbit/s."""
-
-    params: dict[str, Any]
-    label: str
-
-    def config(self):
-        from semcom.netsim import LinkConfig
-
-        return LinkConfig(**self.params)
-
-
-def point_seed(seed: int, *labels: str) -> np.random.SeedSequence:
-    """A seed for one sweep point that does not depend on the order points run in."""
-    return np.random.SeedSequence([seed, *(zlib.crc32(s.encode()) for s in labels)])
-
-
-@dataclass(frozen=True)
-class SweepPoint:
-    codec: str
-    channel: ChannelPoint
-    seed: int
-    link: LinkPoint | None = None
-
-    @property
-    def setting(self) -> str:
-        """Channel (and link) label, as shown in tables and plots."""
-        return self.channel.label if self.link is None else f"{self.channel.label} {self.link.label}"
-
-    @property
-    def point_id(self) -> str:
-        return f"{self.codec}|{self.setting}|{self.seed}"
-
-
-def sweep_points(codecs: list[str], channel_points: list[ChannelPoint], seeds: list[int],
-                 links: list[LinkPoint | None] | None = None) -> list[SweepPoint]:
-    """The product codecs x channels x links x seeds, in the canonical order of the results."""
-    return [SweepPoint(c, ch, s, lk) for c in codecs for ch in channel_points for lk in (links or [None])
-            for s in seeds]
 
 
 @dataclass
@@ -217,6 +164,7 @@ class CodecBench:
             latency = outcome.latency.astype(np.float64)
         got = self.receiver.receive(bits, erased)
         preds, image_mse, examples = self._outcome(got.indices, n_examples)
+        self.last_predictions = preds
         row, cm = _metric_row(self.labels, preds, image_mse)
         varying = next(iter(point.channel.params), "")
         row = {
@@ -240,3 +188,54 @@ class CodecBench:
         classes = [{"codec": point.codec, "channel": point.setting, "seed": point.seed, **r}
                    for r in cm.per_class()]
         return PointResult(row, classes, examples.astype(np.float32), latency)
+
+
+@dataclass(frozen=True)
+class PointMetrics:
+    """What one (codec, channel, seed) evaluation measured on a test set."""
+
+    accuracy: float
+    macro_f1: float
+    mse: float  # eq. 4, per-pixel
+    psnr_db: float
+    bits_per_digit: float  # what crossed the channel
+    rate_bound_bits: float  # eq. 1's dim * log2 L
+    bit_error_rate: float
+    bit_erasure_rate: float
+    symbol_erasure_rate: float
+    entropy_joint_bits: float
+    entropy_marginal_bits: float
+    n_images: int
+    confusion: ConfusionMatrix = field(repr=False)
+    reconstructions: np.ndarray = field(repr=False)  # the first n_examples, (n, 784)
+    latency: np.ndarray | None = field(default=None, repr=False)  # per digit (link runs)
+    link: dict = field(default_factory=dict, repr=False)  # delivery, latency percentiles (link runs)
+
+
+def evaluate(codec: Codec, classifier: torch.nn.Module, channel: "channels.Channel | ChannelPoint",
+             images: torch.Tensor, labels: np.ndarray, *, prior: np.ndarray | None = None,
+             erasure_policy: str = "mode", mapping: str = "natural", seed: int = 0,
+             link: "LinkPoint | None" = None, n_examples: int = 0) -> PointMetrics:
+    """One point: encode ``images``, send their bits over ``channel`` (and ``link``), decode, classify.
+
+    The core of every sweep, for notebooks: no scenario file, no store. ``prior`` is the
+    codec's symbol prior (its model card's ``symbol_prior``), which the ``"mode"`` erasure
+    policy needs; without it the policy falls back to ``"center"``. ``seed`` draws the
+    channel noise.
+    """
+    point = channel if isinstance(channel, ChannelPoint) else ChannelPoint.of(channel)
+    if prior is None and erasure_policy == "mode":
+        erasure_policy = "center"
+    cut = CodecUnderTest("codec", codec, "", prior, "")
+    bench = CodecBench(cut, classifier, images, np.asarray(labels), erasure_policy=erasure_policy, mapping=mapping)
+    result = bench.run(SweepPoint("codec", point, seed, link), n_examples=n_examples)
+    r = result.row
+    confusion = ConfusionMatrix.from_labels(np.asarray(labels), bench.last_predictions)
+    return PointMetrics(
+        accuracy=r["accuracy"], macro_f1=r["macro_f1"], mse=r["mse"], psnr_db=r["psnr_db"],
+        bits_per_digit=r["bits_per_digit"], rate_bound_bits=r["rate_bound_bits"],
+        bit_error_rate=r["bit_error_rate"], bit_erasure_rate=r["bit_erasure_rate"],
+        symbol_erasure_rate=r["symbol_erasure_rate"], entropy_joint_bits=r["entropy_joint_bits"],
+        entropy_marginal_bits=r["entropy_marginal_bits"], n_images=r["n_images"], confusion=confusion,
+        reconstructions=result.examples, latency=result.latency,
+        link={k: v for k, v in r.items() if k.startswith("link_")})

@@ -19,10 +19,9 @@ import numpy as np
 import torch
 
 import channels
-from semcom.bitstream import BitPacker
+from semcom.bitstream import ERASURE_POLICIES, BitPacker
 from semcom.codecs.base import Codec
 
-ERASURE_POLICIES = ("mode", "center", "zero")
 
 
 def fill_levels(policy: str, dim: int, levels: int, prior: np.ndarray | None = None) -> np.ndarray:

@@ -36,3 +36,17 @@ def test_the_main_job_uses_the_seed_0_models_of_the_table3_reproduction():
     seed0 = {c.name.removesuffix("-s0"): spec_key(codec_spec(c, DATA, "k")) for c in table.codec_list
              if c.name.endswith("-s0")}
     assert {c.name: spec_key(codec_spec(c, DATA, "k")) for c in main.codec_list} == seed0
+
+
+def test_checking_a_scenario_imports_neither_torch_nor_training_code():
+    import subprocess
+    import sys
+
+    code = ("import sys; from semcom.app.scenario import load_scenario; "
+            "s = load_scenario('scenarios/paper_table3.toml'); [c.symbol_format for c in s.codec_list]; "
+            "[c.train_config('cpu', 0) for c in s.codec_list]; "
+            "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('semcom.models.training.codec', "
+            "'semcom.models.training.adversarial', 'semcom.models.training.classifier'))]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

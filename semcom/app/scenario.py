@@ -16,13 +16,12 @@ from typing import Any
 
 import channels
 
-from semcom.bitstream import MAPPINGS
+from semcom.bitstream import ERASURE_POLICIES, MAPPINGS
 from semcom.config import ConfigError, build, check, non_negative, one_of
 from semcom.errors import ScenarioError
-from semcom.evaluation import ChannelPoint, LinkPoint
+from semcom.sweep import ChannelPoint, LinkPoint
 from semcom.models.specs import CodecConfig
-from semcom.models.training.classifier import ClassifierTrainConfig
-from semcom.transceiver import ERASURE_POLICIES
+from semcom.models.training.config import ClassifierTrainConfig
 
 DATASET_NAMES = ("mnist", "fashion-mnist")
 

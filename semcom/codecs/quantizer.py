@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 TrainMode = Literal["ste", "soft", "noise"]
-TRAIN_MODES = ("ste", "soft", "noise")
+from semcom.codecs.symbols import TRAIN_MODES  # noqa: E402
 
 
 class UniformQuantizer(nn.Module):

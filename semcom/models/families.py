@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-import torch
-
-from semcom.codecs.base import Codec, FittedCodec, SymbolFormat, format_for_bits
+from semcom.codecs.symbols import SymbolFormat, format_for_bits
 from semcom.progress import log
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover  (torch is imported only to make or rebuild a codec)
+    import torch
+
+    from semcom.codecs.base import Codec, FittedCodec
     from semcom.models.specs import CodecConfig
 
 
@@ -39,11 +39,11 @@ if TYPE_CHECKING:  # pragma: no cover
 class MakeContext:
     """What making a codec may use: the training split, the classifier, where to run."""
 
-    train_x: torch.Tensor
-    train_y: torch.Tensor
-    val_x: torch.Tensor
-    val_y: torch.Tensor
-    classifier: torch.nn.Module
+    train_x: "torch.Tensor"
+    train_y: "torch.Tensor"
+    val_x: "torch.Tensor"
+    val_y: "torch.Tensor"
+    classifier: "torch.nn.Module"
     device: str = "auto"
     checkpoint: Path | None = None
     progress: bool = True
@@ -103,10 +103,8 @@ def jsonable(obj: Any) -> Any:
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [jsonable(v) for v in obj]
-    if isinstance(obj, (torch.Tensor, np.ndarray)):
+    if hasattr(obj, "tolist"):  # tensors, arrays, numpy scalars
         return obj.tolist()
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
     return obj
 
 
@@ -121,7 +119,7 @@ class Learned(CodecFamily):
 
     def check(self, bits, dim, levels):
         if dim is not None and bits is not None:
-            if not np.isclose(SymbolFormat(dim, levels).nominal_bits, bits):
+            if abs(SymbolFormat(dim, levels).nominal_bits - bits) > 1e-9:
                 raise ValueError(f"{bits} disagrees with dim={dim}, levels={levels} "
                                  f"({SymbolFormat(dim, levels).nominal_bits:g} bits); give one or the other")
         elif dim is None:

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from semcom.codecs.base import SymbolFormat
-from semcom.codecs.quantizer import TRAIN_MODES
+from semcom.codecs.symbols import TRAIN_MODES, SymbolFormat
 from semcom.config import ConfigError, check, one_of, positive
-from semcom.models.training.adversarial import MSE_REDUCTIONS, PRESETS
-from semcom.models.training.common import TrainConfig
-from semcom.models.training.objectives import OBJECTIVES, ObjectiveParams, loss_weights
+from semcom.models.training.config import TrainConfig
+from semcom.models.training.objectives import MSE_REDUCTIONS, OBJECTIVES, PRESETS, ObjectiveParams, loss_weights
 
 
 def _check_train_channel(spec: dict) -> bool:

@@ -4,38 +4,16 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+
 
 import torch
 import torch.nn.functional as F
 
-from semcom.config import check, non_negative, positive
+from semcom.models.training.config import ClassifierTrainConfig  # noqa: F401  (re-exported)
 from semcom.codecs.networks import DigitClassifier
 from semcom.errors import TrainingDivergedError
 from semcom.progress import Progress, log
 from semcom.models.training.common import iterate_batches, resolve_device, seed_everything, set_lr
-
-
-@dataclass(frozen=True)
-class ClassifierTrainConfig:
-    """The Table 2 classifier's training: Adam with a step schedule and small random shifts
-    (augmentation). The fields a scenario's ``[classifier]`` table sets are validated here."""
-
-    epochs: int = field(default=12, metadata=positive())
-    batch_size: int = field(default=128, metadata=positive())
-    lr: float = field(default=0.001, metadata=check(lambda v: v > 0, "a positive finite number"))
-    lr_decay_every: int = field(default=5, metadata=positive())
-    lr_decay_factor: float = field(default=0.3, metadata=check(lambda v: 0 < v <= 1, "a number in (0, 1]"))
-    max_shift: int = field(default=2, metadata=non_negative())
-    seed: int = field(default=0, metadata=non_negative())
-    # set by the caller, never by a scenario file
-    train_limit: int = field(default=0, metadata={"internal": True})
-    device: str = field(default="auto", metadata={"internal": True})
-
-    def identity(self) -> dict:
-        d = asdict(self)
-        d.pop("device")
-        return d
 
 
 def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:

@@ -1,0 +1,79 @@
+"""The vocabulary of a sweep, as plain values (no torch): channel settings, link settings, points.
+
+A sweep point is (codec, channel setting, link setting, seed). Each point draws its
+randomness from its own seed (:func:`point_seed`), so results do not depend on the order
+points run in: what makes interrupted sweeps resumable and parallel ones reproducible.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
+
+import numpy as np
+
+import channels
+
+
+@dataclass(frozen=True)
+class ChannelPoint:
+    """One channel setting of a sweep, e.g. ``bsc`` with ``p = 0.01``."""
+
+    kind: str
+    params: dict[str, Any]
+    label: str
+    instance: channels.Channel | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, channel: channels.Channel) -> "ChannelPoint":
+        """The setting of a channel object (any :class:`channels.Channel`, a cascade too)."""
+        params = {f.name: getattr(channel, f.name) for f in fields(channel)} if is_dataclass(channel) else {}
+        return cls(getattr(channel, "kind", type(channel).__name__), params, channel.describe(), channel)
+
+    def make(self) -> channels.Channel:
+        return self.instance if self.instance is not None else channels.make(self.kind, **self.params)
+
+
+@dataclass(frozen=True)
+class LinkPoint:
+    """One setting of the packet link (simpy model), e.g. selective repeat at 1 Mbit/s."""
+
+    params: dict[str, Any]
+    label: str
+
+    def config(self):
+        from semcom.netsim import LinkConfig
+
+        return LinkConfig(**self.params)
+
+
+def point_seed(seed: int, *labels: str) -> np.random.SeedSequence:
+    """A seed for one sweep point that does not depend on the order points run in."""
+    return np.random.SeedSequence([seed, *(zlib.crc32(s.encode()) for s in labels)])
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    codec: str
+    channel: ChannelPoint
+    seed: int
+    link: LinkPoint | None = None
+
+    @property
+    def setting(self) -> str:
+        """Channel (and link) label, as shown in tables and plots."""
+        return self.channel.label if self.link is None else f"{self.channel.label} {self.link.label}"
+
+    @property
+    def point_id(self) -> str:
+        return f"{self.codec}|{self.setting}|{self.seed}"
+
+
+def sweep_points(codecs: list[str], channel_points: list[ChannelPoint], seeds: list[int],
+                 links: list[LinkPoint | None] | None = None) -> list[SweepPoint]:
+    """The product codecs x channels x links x seeds, in the canonical order of the results."""
+    return [SweepPoint(c, ch, s, lk) for c in codecs for ch in channel_points for lk in (links or [None])
+            for s in seeds]
+
+

@@ -50,15 +50,14 @@ def __getattr__(name: str):
 def mnist_test(data=None, limit: int = 0):
     """The official MNIST test set as (images (N, 1, 28, 28) float in [0, 1], labels (N,) int64)."""
     import numpy as np
-    import torch
 
-    from semcom.data import load_dataset
+    from semcom.data import load_dataset, to_float_tensor
 
     ds = load_dataset("mnist", path=data)
     x, y = ds.test_images, ds.test_labels
     if limit:
         x, y = x[:limit], y[:limit]
-    return torch.from_numpy(np.ascontiguousarray(x)).float().div_(255.0).unsqueeze(1), np.asarray(y, np.int64)
+    return to_float_tensor(x), np.asarray(y, np.int64)
 
 
 __all__ = [

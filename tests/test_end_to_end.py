@@ -99,4 +99,4 @@ def test_rerun_of_a_finished_run_recomputes_nothing(quick_runs):
     tmp, _, _, again = quick_runs
     assert again.returncode == 0, again.stderr[-2000:]
     assert "3 of 3 points already computed" in again.stderr
-    assert "evaluating 0 points" in again.stderr
+    assert "evaluating" not in again.stderr  # nothing left to evaluate: no "evaluating 0 points"

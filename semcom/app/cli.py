@@ -189,7 +189,7 @@ def plot(run_dir: Path, formats: tuple[str, ...]) -> None:
     """Redraw the plots of RUN_DIR from its saved metrics (no recomputation)."""
     from semcom.app.plots import draw_run, training_curves
     from semcom.app.results import load_examples, read_csv
-    from semcom.app.runner import first_seed_latencies
+    from semcom.app.outputs import first_seed_latencies
 
     metrics = run_dir / "metrics.csv"
     if not metrics.exists():

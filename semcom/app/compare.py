@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from semcom.metrics import psnr
 from semcom.app.plots import accuracy_vs_mse
 from semcom.app.results import write_csv
 from semcom.app.runner import RunContext, RunResult
@@ -84,7 +85,7 @@ def compare_rows(result: RunResult, ctx: RunContext, channel: str | None = None)
             "codec": cut.name, "kind": cut.objective, "bits_per_digit": sel[0]["bits_per_digit"],
             "channel": channel, "accuracy": float(np.mean([float(r["accuracy"]) for r in sel])),
             "accuracy_std": float(np.std([float(r["accuracy"]) for r in sel])),
-            "mse": mse, "psnr_db": 10 * math.log10(1 / mse) if mse > 0 else math.inf,
+            "mse": mse, "psnr_db": psnr(mse),
             "sliced_wasserstein": sliced_wasserstein(originals, prof["x_hat"].reshape(len(originals), -1).numpy()),
             "encode_ms_per_1k": prof["encode_ms_per_1k"], "decode_ms_per_1k": prof["decode_ms_per_1k"],
             "seeds": len(sel),

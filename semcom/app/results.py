@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from semcom.metrics import psnr
 from semcom.errors import SemcomError
 from semcom.models.store import atomic_write_bytes, atomic_write_text
 
@@ -97,10 +98,10 @@ def summary_markdown(rows: list[dict]) -> str:
     for (codec, channel), rs in groups.items():
         acc = sum(r["accuracy"] for r in rs) / len(rs)
         mse = sum(r["mse"] for r in rs) / len(rs)
-        psnr = 10 * math.log10(1 / mse) if mse > 0 else math.inf
+        psnr_db = psnr(mse)
         bits = rs[0]["bits_per_digit"]
         mse_s = "–" if codec == "original" else f"{mse:.4f}"
-        psnr_s = "–" if codec == "original" else f"{psnr:.2f}"
+        psnr_s = "–" if codec == "original" else f"{psnr_db:.2f}"
         lines.append(f"| {codec} | {bits:g} | {channel} | {100 * acc:.2f}% | {mse_s} | {psnr_s} | {len(rs)} |")
     return "\n".join(lines) + "\n"
 

@@ -6,10 +6,6 @@ This is the library entry point behind ``semcom run``; notebooks call
 
 from __future__ import annotations
 
-import hashlib
-import platform
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,22 +13,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import channels
-from semcom import __version__
-from semcom.data import load_dataset, train_val_split
-from semcom.errors import SemcomError
-from semcom.evaluation import CodecBench, CodecUnderTest, original_point, sweep_points
+from semcom.app.execution import bench_factory, compute_points, pending_points
 from semcom.app.executors import DaskExecutor, LocalExecutor
 from semcom.app.journal import Journal
-from semcom.app.plots import draw_run, training_curves
-from semcom.progress import Progress, log
-from semcom.app.results import ensure_writable_dir, new_run_id, save_array, save_examples, summary_markdown, write_csv, write_json
-from semcom.errors import ScenarioError
+from semcom.app.manifest import build_manifest, model_entry
+from semcom.app.outputs import collect, first_seed_latencies, write_figures, write_tables  # noqa: F401
+from semcom.app.results import ensure_writable_dir, new_run_id, write_json
 from semcom.app.scenario import Scenario
-from semcom.models.store import ModelStore, atomic_write_text, file_sha256, spec_key
-from semcom.models.training.common import resolve_device
+from semcom.data import load_dataset, to_float_tensor, train_val_split
+from semcom.errors import ScenarioError, SemcomError
+from semcom.evaluation import CodecUnderTest, original_point, sweep_points
 from semcom.models.families import family_of
+from semcom.models.store import ModelStore, spec_key
+from semcom.models.training.common import resolve_device
 from semcom.models.zoo import TrainingData, obtain_classifier, obtain_codec
+from semcom.progress import log
 
 
 @dataclass(frozen=True)
@@ -64,17 +59,8 @@ def prepare_data(scenario: Scenario, data_path: str | Path | None = None):
     test_x, test_y = dataset.test_images, dataset.test_labels
     if ds_cfg.test_limit:
         test_x, test_y = test_x[: ds_cfg.test_limit], test_y[: ds_cfg.test_limit]
-    test_images = torch.from_numpy(np.ascontiguousarray(test_x)).float().div_(255.0).unsqueeze(1)
+    test_images = to_float_tensor(test_x)
     return dataset, data, test_images, np.asarray(test_y, dtype=np.int64)
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).parent)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 @dataclass
@@ -126,7 +112,7 @@ def prepare_run(scenario: Scenario, *, data_path: str | Path | None = None, stor
     classifier = None
     for name, model, card, _ in _obtain_models(scenario, data, store, device, list(sections), retrain=retrain,
                                                progress=progress):
-        models[name] = _model_entry(card)
+        models[name] = model_entry(card)
         if name == "classifier":
             classifier = model
             histories[name] = {"history": card.get("history", {})}
@@ -187,125 +173,37 @@ def run_scenario(
     again continues where an interrupted run stopped. ``fresh=True`` starts a separate
     run folder instead.
     """
-    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    t0 = time.perf_counter()
+    started, t0 = time.strftime("%Y-%m-%dT%H:%M:%S%z"), time.perf_counter()
     root = Path(results_root) if results_root is not None else Path(scenario.output.dir)
     ensure_writable_dir(root / scenario.name)  # before any data is read or model trained
     ctx = context or prepare_run(scenario, data_path=data_path, store=store, retrain=retrain, progress=progress)
-    dataset, data, test_images, test_labels = ctx.dataset, ctx.data, ctx.test_images, ctx.test_labels
-    classifier, codecs, models, device = ctx.classifier, ctx.codecs, ctx.models, ctx.device
-    run_id = run_id_for(scenario, dataset.checksums)
-    if fresh:
-        run_id += "-" + new_run_id()
+    run_id = run_id_for(scenario, ctx.dataset.checksums) + ("-" + new_run_id() if fresh else "")
     run_dir = root / scenario.name / run_id
     seeds = list(scenario.seeds)
-    points = sweep_points([c.name for c in codecs], scenario.channels, seeds, scenario.links)
+    points = sweep_points([c.name for c in ctx.codecs], scenario.channels, seeds, scenario.links)
     n_examples = scenario.output.examples
     with Journal(run_dir / "journal.jsonl") as journal:
-        done = journal.completed()
-        stale = [pid for pid, e in done.items() if e.get("model_key") != _key_of(codecs, e["row"]["codec"])]
-        if stale:
-            raise SemcomError(f"{run_dir}: {len(stale)} journaled points were computed with other models "
-                              f"(e.g. {stale[0]}); pass --fresh to start a separate run")
-        todo = [p for p in points if p.point_id not in done]
-        if done:
-            log(f"resuming {run_dir}: {len(points) - len(todo)} of {len(points)} points already computed")
-        log(f"evaluating {len(todo)} points on {len(test_labels)} test images")
-        bar = Progress(len(todo), "sweep", enabled=progress)
-        by_name = {c.name: c for c in codecs}
-
-        def make_bench(name: str) -> CodecBench:
-            return CodecBench(by_name[name], classifier, test_images, test_labels,
-                              erasure_policy=scenario.receiver.erasure_policy, mapping=scenario.receiver.mapping)
-
-        runner = executor or LocalExecutor()
-        for point, result in runner.run(todo, make_bench, lambda p: n_examples if p.seed == seeds[0] else 0):
-            cut = by_name[point.codec]
-            if len(result.examples):
-                save_array(_example_path(run_dir, point.point_id), result.examples)
-            if result.latency is not None:
-                save_array(_example_path(run_dir, point.point_id, "latency"), result.latency)
-            journal.append({"point_id": point.point_id, "model_key": cut.model_key,
-                            "row": result.row, "class_rows": result.class_rows})
-            bar.update(postfix=f"{point.codec} {point.setting} seed {point.seed}: "
-                               f"acc {100 * result.row['accuracy']:.1f}%")
-        bar.close()
-        entries = journal.completed()
+        todo = pending_points(journal, points, ctx.codecs, run_dir)
+        make_bench = bench_factory(ctx.codecs, ctx.classifier, ctx.test_images, ctx.test_labels,
+                                   erasure_policy=scenario.receiver.erasure_policy, mapping=scenario.receiver.mapping)
+        compute_points(todo, journal, run_dir, make_bench, ctx.codecs,
+                       examples_for=lambda p: n_examples if p.seed == seeds[0] else 0, executor=executor,
+                       progress=progress, n_images=len(ctx.test_labels))
         # outputs are written under the run's lock, so two processes never interleave them
-
-        original = original_point(classifier, test_images, test_labels, seeds[0], n_examples)
-        ordered = [entries[p.point_id] for p in points]
-        rows = [{"scenario": scenario.name, **r} for r in [original.row] + [e["row"] for e in ordered]]
-        class_rows = original.class_rows + [r for e in ordered for r in e["class_rows"]]
-        examples = {"original": original.examples}
-        latencies = {}
-        for p in points:
-            path = _example_path(run_dir, p.point_id)
-            if p.seed == seeds[0] and path.exists():
-                examples[f"{p.codec}|{p.setting}"] = np.load(path)
-            lat_path = _example_path(run_dir, p.point_id, "latency")
-            if lat_path.exists() and p.link is not None:
-                latencies[(p.codec, p.channel.label, p.link.label, str(p.seed))] = np.load(lat_path)
-        if latencies:
-            save_examples(run_dir / "latency.npz", {"|".join(k): v for k, v in latencies.items()})
-        # wall-clock times go to a file of their own: metrics.csv is byte-identical across reruns and resumes
-        timings = [{"codec": r["codec"], "channel": r["channel"], "seed": r["seed"], "seconds": r.pop("seconds", 0.0)}
-                   for r in rows]
-        write_csv(run_dir / "metrics.csv", rows)
-        write_csv(run_dir / "timings.csv", timings)
-        write_csv(run_dir / "per_class.csv", class_rows)
-        save_examples(run_dir / "examples.npz", examples)
-        atomic_write_text(run_dir / "summary.md", summary_markdown(rows))
-        manifest = {
-            "scenario": scenario.to_dict(),
-            "scenario_file": str(scenario.source),
-            "scenario_sha256": file_sha256(scenario.source) if scenario.source.exists() else None,
-            "command": command or " ".join(sys.argv),
-            "run_id": run_dir.name,
-            "started": started,
-            "seconds": round(time.perf_counter() - t0, 3),
-            "points": {"total": len(points), "computed_now": len(todo), "resumed": len(points) - len(todo)},
-            "device": device,
-            "seeds": seeds,
-            "versions": {"semcom": __version__, "channels": getattr(channels, "__version__", None),
-                         "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
-                         "git_commit": _git_commit()},
-            "data": {"dataset": dataset.name, "source": str(dataset.source), "checksums": dataset.checksums,
-                     "notes": dataset.notes, "training_identity": data.identity,
-                     "n_train": len(data.train_x), "n_val": len(data.val_x), "n_test": len(test_labels)},
-            "models": models,
-            "files": ["metrics.csv", "timings.csv", "per_class.csv", "summary.md", "examples.npz", "journal.jsonl", "manifest.json"],
-        }
+        original = original_point(ctx.classifier, ctx.test_images, ctx.test_labels, seeds[0], n_examples)
+        tables = collect(journal.completed(), points, original, run_dir, scenario.name, seeds[0])
+        files = write_tables(tables, run_dir) + ["journal.jsonl", "manifest.json"]
         if "paper_table3" in scenario.output.tables:
             from semcom.app.paper import write_table3
 
             epochs = {c.name: c.train.epochs for c in scenario.codec_list if family_of(c.family).trained}
-            manifest["files"] += [p.name for p in write_table3(rows, run_dir, epochs)]
+            files += [p.name for p in write_table3(tables.rows, run_dir, epochs)]
         histories = {name: m["history"] for name, m in ctx.histories.items()}
-        write_json(run_dir / "training_histories.json", histories)  # so `semcom plot` can redraw the curves
-        manifest["files"].append("training_histories.json")
         if scenario.output.plots:
-            paths = draw_run(rows, examples, run_dir / "plots", list(scenario.output.formats),
-                             first_seed_latencies(latencies, seeds[0]))
-            paths += training_curves(histories, run_dir / "plots", list(scenario.output.formats))
-            manifest["files"] += [str(p.relative_to(run_dir)) for p in paths]
+            files += ["training_histories.json", *write_figures(tables, histories, run_dir,
+                                                                list(scenario.output.formats), seeds[0])]
+        manifest = build_manifest(scenario, ctx, run_dir, command=command, started=started,
+                                  seconds=time.perf_counter() - t0, n_points=len(points), n_computed=len(todo),
+                                  files=files)
         write_json(run_dir / "manifest.json", manifest)
-    return RunResult(run_dir, rows, class_rows)
-
-
-def first_seed_latencies(latencies: dict[tuple, np.ndarray], seed: int) -> dict[tuple, np.ndarray]:
-    """(codec, channel, link, seed) -> latencies, narrowed to one seed for the CDF plot."""
-    return {k[:3]: v for k, v in latencies.items() if k[3] == str(seed)}
-
-
-def _key_of(codecs: list[CodecUnderTest], name: str) -> str | None:
-    return next((c.model_key for c in codecs if c.name == name), None)
-
-
-def _example_path(run_dir: Path, point_id: str, kind: str = "examples") -> Path:
-    return run_dir / kind / (hashlib.sha1(point_id.encode()).hexdigest()[:16] + ".npy")
-
-
-def _model_entry(card: dict) -> dict:
-    return {"key": card["key"], "weights_sha256": card["weights_sha256"], "metrics": card.get("metrics", {}),
-            "created": card.get("created"), "made_with": card.get("made_with")}
+    return RunResult(run_dir, tables.rows, tables.class_rows)

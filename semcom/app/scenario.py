@@ -121,6 +121,10 @@ class Scenario:
     raw: dict
 
     def __getattr__(self, name: str) -> Any:
+        # only reached for names Scenario lacks; "body" itself must not recurse while an
+        # instance is being rebuilt (copy.deepcopy, pickle) before its fields are set
+        if name.startswith("__") or name == "body":
+            raise AttributeError(name)
         return getattr(self.body, name)
 
     @property

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from semcom.codecs.base import Codec
+from semcom.data import to_float_tensor
 from semcom.codecs.networks import DigitClassifier
 from semcom.errors import ModelStoreError, SemcomError, first_line
 from semcom.models.families import MakeContext, family_of
@@ -47,7 +48,7 @@ class TrainingData:
         digest = hashlib.sha256()
         digest.update(np.ascontiguousarray(images).tobytes())
         digest.update(np.ascontiguousarray(labels).astype(np.int64).tobytes())
-        x = torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0).unsqueeze(1)
+        x = to_float_tensor(images)
         y = torch.from_numpy(np.asarray(labels, dtype=np.int64))
         identity = {"dataset": dataset, "n_images": int(len(images)), "images_sha256": digest.hexdigest(), **split}
         return cls(x[train_idx], y[train_idx], x[val_idx], y[val_idx], identity)

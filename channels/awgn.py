@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -29,8 +29,8 @@ class AWGN(Channel):
     decision is always the sign of the LLR.
     """
 
-    ebn0_db: float
-    code_rate: float = 1.0
+    ebn0_db: float = field(metadata={"doc": "Eb/N0 in dB, per information bit", "axis": "Eb/N0 (dB)"})
+    code_rate: float = field(default=1.0, metadata={"doc": "code rate in (0, 1]: Es/N0 = code_rate x Eb/N0", "axis": "code rate"})
 
     kind: ClassVar[str] = "awgn"
     label: ClassVar[str] = "AWGN"

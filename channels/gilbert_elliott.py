@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -27,10 +27,10 @@ class GilbertElliott(Channel):
     the classic Gilbert model (clean good state, coin-flip bad state).
     """
 
-    p_good_to_bad: float
-    p_bad_to_good: float
-    error_good: float = 0.0
-    error_bad: float = 0.5
+    p_good_to_bad: float = field(metadata={"doc": "per-bit probability of moving from the good to the bad state", "axis": "P(good -> bad)"})
+    p_bad_to_good: float = field(metadata={"doc": "per-bit probability of moving from the bad to the good state (1 / mean burst length)", "axis": "P(bad -> good)"})
+    error_good: float = field(default=0.0, metadata={"doc": "bit-flip probability in the good state", "axis": "error rate, good state"})
+    error_bad: float = field(default=0.5, metadata={"doc": "bit-flip probability in the bad state", "axis": "error rate, bad state"})
 
     kind: ClassVar[str] = "gilbert_elliott"
     label: ClassVar[str] = "GilbertElliott"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -43,7 +43,7 @@ class BinarySymmetric(Channel):
     decisions, so such a config is almost certainly a mistake.
     """
 
-    p: float
+    p: float = field(metadata={"doc": "crossover probability: each bit flips with probability p (0 <= p <= 0.5)", "axis": "crossover probability p"})
 
     kind: ClassVar[str] = "bsc"
     label: ClassVar[str] = "BSC"
@@ -69,7 +69,7 @@ class BinarySymmetric(Channel):
 class BinaryErasure(Channel):
     """Each bit is erased independently with probability ``epsilon``; others arrive intact."""
 
-    epsilon: float
+    epsilon: float = field(metadata={"doc": "erasure probability: each bit is lost (and marked) with probability epsilon", "axis": "erasure probability ε"})
 
     kind: ClassVar[str] = "bec"
     label: ClassVar[str] = "BEC"

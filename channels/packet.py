@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -26,8 +26,8 @@ class PacketErasure(Channel):
     frame each unit separately.
     """
 
-    loss: float
-    packet_bits: int | None = None
+    loss: float = field(metadata={"doc": "packet loss probability: a lost packet's bits are all erased", "axis": "packet loss probability"})
+    packet_bits: int | None = field(default=None, metadata={"doc": "bits per packet (default: one row, i.e. one digit, per packet)", "axis": "packet size (bits)"})
 
     kind: ClassVar[str] = "packet_erasure"
     label: ClassVar[str] = "PacketErasure"

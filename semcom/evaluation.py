@@ -37,6 +37,7 @@ class CodecUnderTest:
     model_key: str
     group: str | None = None  # the name results average training seeds by (default: name)
     train_seed: int | None = None
+    base: str | None = None  # the codec entry's name before rate / seed expansion (default: group)
 
 
 @dataclass
@@ -45,6 +46,8 @@ class PointResult:
     class_rows: list[dict]
     examples: np.ndarray = field(default_factory=lambda: np.zeros((0, 784), np.float32))
     latency: np.ndarray | None = None  # per digit, seconds (inf: never delivered); link runs only
+    example_predictions: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # classifier's labels
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # true labels (original point)
 
 
 def _metric_row(labels: np.ndarray, preds: np.ndarray, image_mse: np.ndarray | None) -> tuple[dict, ConfusionMatrix]:
@@ -69,15 +72,18 @@ def original_point(classifier: torch.nn.Module, images: torch.Tensor, labels: np
                    n_examples: int) -> PointResult:
     """The classifier on uncompressed images: the ceiling every codec is compared to."""
     flat = images.reshape(len(images), -1).numpy()
-    row, cm = _metric_row(labels, classify(classifier, images), None)
-    row = {"codec": "original", "codec_group": "original", "train_seed": "", "objective": "", "bits_per_digit": 8 * 784, "rate_bound_bits": 8 * 784,
+    preds = classify(classifier, images)
+    row, cm = _metric_row(labels, preds, None)
+    row = {"codec": "original", "codec_group": "original", "codec_base": "original", "train_seed": "",
+           "objective": "", "bits_per_digit": 8 * 784, "rate_bound_bits": 8 * 784,
            "dim": 784, "levels": 256,
            "payload_bits": 8 * 784, "channel": "clean", "channel_kind": "clean", "param": "",
            "param_value": math.nan, "seed": seed, "n_images": len(labels), **row,
            "bit_error_rate": 0.0, "bit_erasure_rate": 0.0, "symbol_erasure_rate": 0.0,
            "entropy_joint_bits": math.nan, "entropy_marginal_bits": math.nan, "seconds": 0.0}
     classes = [{"codec": "original", "channel": "clean", "seed": seed, **r} for r in cm.per_class()]
-    return PointResult(row, classes, flat[:n_examples])
+    return PointResult(row, classes, flat[:n_examples], example_predictions=preds[:n_examples],
+                       labels=np.asarray(labels[:n_examples], np.int64))
 
 
 # Largest (images x codewords) distortion table built by default: 64 MiB of float64.
@@ -160,7 +166,8 @@ class CodecBench:
             outcome = simulate_link(sent_bits, channel, point.link.config(), rng)
             bits, erased = outcome.bits, outcome.erased
             flips = int(((bits != sent_bits) & ~erased).sum())
-            link_row = {"link": point.link.label, **{f"link_{k}": v for k, v in outcome.to_row().items()}}
+            link_row = {"link": point.link.label, "link_deadline_s": float(point.link.config().deadline),
+                        **{f"link_{k}": v for k, v in outcome.to_row().items()}}
             latency = outcome.latency.astype(np.float64)
         got = self.receiver.receive(bits, erased)
         preds, image_mse, examples = self._outcome(got.indices, n_examples)
@@ -170,6 +177,7 @@ class CodecBench:
         row = {
             # the rate is what crosses the channel; dim*log2(L) (eq. 1) is the bound it meets
             "codec": point.codec, "codec_group": self.cut.group or point.codec,
+            "codec_base": self.cut.base or self.cut.group or point.codec,
             "train_seed": self.cut.train_seed if self.cut.train_seed is not None else "",
             "objective": self.cut.objective, "bits_per_digit": float(self.packer.n_bits),
             "rate_bound_bits": self.format.nominal_bits, "dim": self.format.dim, "levels": self.format.levels,
@@ -187,7 +195,8 @@ class CodecBench:
         }
         classes = [{"codec": point.codec, "channel": point.setting, "seed": point.seed, **r}
                    for r in cm.per_class()]
-        return PointResult(row, classes, examples.astype(np.float32), latency)
+        return PointResult(row, classes, examples.astype(np.float32), latency,
+                           np.asarray(preds[: len(examples)], np.int64))
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,19 @@ class Progress:
         self.stream.flush()
 
 
+_quiet = False
+
+
+def set_quiet(quiet: bool) -> None:
+    """``semcom ... --quiet``: status lines off (errors and results are still printed)."""
+    global _quiet
+    _quiet = bool(quiet)
+
+
 def log(message: str, stream: TextIO | None = None) -> None:
-    """A plain status line on stderr (stdout stays for results)."""
+    """A plain status line on stderr (stdout stays for results); silent after ``set_quiet(True)``."""
+    if _quiet:
+        return
     stream = stream or sys.stderr
     stream.write(message + "\n")
     stream.flush()

@@ -16,6 +16,32 @@ import numpy as np
 import channels
 
 
+#: short names of channel parameters in labels ("BSC p=0.01", "AWGN Eb/N0=4 dB")
+_SHORT = {"epsilon": "ε", "ebn0_db": "Eb/N0", "code_rate": "R", "p_good_to_bad": "p_GB", "p_bad_to_good": "p_BG",
+          "error_good": "e_G", "error_bad": "e_B", "packet_bits": "bits/packet"}
+_UNITS = {"ebn0_db": " dB"}
+_KIND_NAMES = {"clean": "clean", "bsc": "BSC", "bec": "BEC", "awgn": "AWGN", "gilbert_elliott": "GE",
+               "packet_erasure": "packet loss"}
+
+
+def channel_label(kind: str, params: dict[str, Any]) -> str:
+    """A short, readable label of a channel setting: what tables, legends and run folders say."""
+    name = _KIND_NAMES.get(kind, kind)
+    shown = [f"{_SHORT.get(k, k)}={v:g}{_UNITS.get(k, '')}" if isinstance(v, (int, float)) and not isinstance(v, bool)
+             else f"{_SHORT.get(k, k)}={v}" for k, v in params.items() if v is not None]
+    return f"{name} {', '.join(shown)}" if shown else name
+
+
+def parameter_axis_label(kind: str, param: str) -> str:
+    """The words and unit for an axis that sweeps ``param`` of channel ``kind`` (from its declaration)."""
+    cls = channels.KINDS.get(kind)
+    if cls is not None:
+        for f in fields(cls):
+            if f.name == param and "axis" in f.metadata:
+                return f"{_KIND_NAMES.get(kind, kind)}: {f.metadata['axis']}"
+    return f"{kind}: {param}"
+
+
 @dataclass(frozen=True)
 class ChannelPoint:
     """One channel setting of a sweep, e.g. ``bsc`` with ``p = 0.01``."""
@@ -29,7 +55,9 @@ class ChannelPoint:
     def of(cls, channel: channels.Channel) -> "ChannelPoint":
         """The setting of a channel object (any :class:`channels.Channel`, a cascade too)."""
         params = {f.name: getattr(channel, f.name) for f in fields(channel)} if is_dataclass(channel) else {}
-        return cls(getattr(channel, "kind", type(channel).__name__), params, channel.describe(), channel)
+        kind = getattr(channel, "kind", type(channel).__name__)
+        label = channel_label(kind, params) if kind in channels.KINDS else channel.describe()
+        return cls(kind, params, label, channel)
 
     def make(self) -> channels.Channel:
         return self.instance if self.instance is not None else channels.make(self.kind, **self.params)

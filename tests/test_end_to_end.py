@@ -35,12 +35,12 @@ def test_quick_scenario_writes_metrics_manifest_and_plots(quick_runs):
     assert len(runs) == 2  # --fresh made a second folder; the plain rerun reused the first
     run = next(r for r in runs if len(r.name) == len("run-") + 10)
     rows = list(csv.DictReader(open(run / "metrics.csv")))
-    assert {r["channel"] for r in rows} == {"clean", "Clean()", "BSC(p=0.01)", "BEC(epsilon=0.1)"}
+    assert {r["channel"] for r in rows} == {"clean", "BSC p=0.01", "BEC ε=0.1"}
     coded = [r for r in rows if r["codec"] == "tiny-mse-8"]
     assert all(r["bits_per_digit"] == "8.0" and r["payload_bits"] == "8" for r in coded)
     assert all(int(r["n_images"]) == 1000 for r in rows)
-    clean = next(r for r in coded if r["channel"] == "Clean()")
-    bec = next(r for r in coded if r["channel"] == "BEC(epsilon=0.1)")
+    clean = next(r for r in coded if r["channel"] == "clean")
+    bec = next(r for r in coded if r["channel"] == "BEC ε=0.1")
     assert float(clean["bit_error_rate"]) == 0.0 and float(clean["symbol_erasure_rate"]) == 0.0
     assert 0.07 < float(bec["bit_erasure_rate"]) < 0.13
     assert 0 < float(clean["mse"]) < 0.2 and 0.1 < float(clean["accuracy"]) <= 1.0
@@ -50,7 +50,7 @@ def test_quick_scenario_writes_metrics_manifest_and_plots(quick_runs):
     assert set(manifest["models"]) == {"classifier", "tiny-mse-8"}
     assert manifest["data"]["checksums"]["test_images"]
     assert manifest["versions"]["torch"]
-    for name in ("accuracy_vs_channel.png", "mse_vs_channel.png", "reconstructions.png"):
+    for name in ("accuracy_by_channel.png", "mse_by_channel.png", "reconstructions.png"):
         assert (run / "plots" / name).stat().st_size > 5000
     per_class = list(csv.DictReader(open(run / "per_class.csv")))
     assert {"tp", "fp", "fn", "tn", "precision", "recall", "f1"} <= set(per_class[0])
@@ -75,7 +75,7 @@ def test_plot_command_redraws_from_saved_results(quick_runs, tmp_path):
         p.unlink()
     res = _run(["plot", str(run), "--format", "svg"], tmp)
     assert res.returncode == 0, res.stderr
-    assert (run / "plots" / "accuracy_vs_channel.svg").exists()
+    assert (run / "plots" / "accuracy_by_channel.svg").exists()
     assert (run / "plots" / "reconstructions.svg").exists()
     assert (run / "plots" / "training_curves.svg").exists()  # from the run's training_histories.json
     assert set(json.loads((run / "training_histories.json").read_text())) == {"classifier", "tiny-mse-8"}
@@ -90,7 +90,7 @@ def test_plot_command_names_a_corrupt_histories_file(quick_runs, tmp_path):
         res = _run(["plot", str(run)], tmp)
         assert res.returncode != 0
         assert "training_histories.json: unreadable" in res.stderr and "Traceback" not in res.stderr
-        assert "accuracy_vs_channel.png" in res.stdout  # the other figures were still drawn
+        assert "accuracy_by_channel.png" in res.stdout  # the other figures were still drawn
     finally:
         (run / "training_histories.json").write_text(saved)
 

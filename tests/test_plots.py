@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from semcom.app.plots import examples_grid, examples_mosaic
 
@@ -23,3 +24,81 @@ def test_examples_grid_writes_each_format_and_skips_nothing_to_draw(tmp_path):
     assert [p.name for p in paths] == ["reconstructions.png", "reconstructions.pdf"]
     assert paths[0].read_bytes()[:4] == b"\x89PNG" and paths[1].read_bytes()[:4] == b"%PDF"
     assert examples_grid({"original": np.zeros((0, 784))}, tmp_path / "none", ["png"]) == []
+
+
+def test_importing_the_plots_leaves_the_notebook_backend_alone():
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; matplotlib.use('svg'); import semcom.app.plots, semcom.app.figstyle; "
+            "print(matplotlib.get_backend())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "svg", out.stderr
+
+
+def _rows(spec):
+    """spec: (codec, group, base, bits, channel, kind, param, value, seed, acc, mse)."""
+    keys = ("codec", "codec_group", "codec_base", "bits_per_digit", "channel", "channel_kind", "param",
+            "param_value", "seed", "accuracy", "mse")
+    return [dict(zip(keys, s)) for s in spec]
+
+
+def test_bars_are_training_seed_intervals_when_there_are_several_models():
+    import math
+
+    from scipy import stats
+
+    from semcom.app.plots import aggregate
+
+    rows = _rows([("a-s0", "a", "a", 8, "clean", "clean", "", math.nan, 0, 0.70, 0.04),
+                  ("a-s0", "a", "a", 8, "clean", "clean", "", math.nan, 1, 0.72, 0.04),  # channel seeds pooled first
+                  ("a-s1", "a", "a", 8, "clean", "clean", "", math.nan, 0, 0.75, 0.04),
+                  ("a-s2", "a", "a", 8, "clean", "clean", "", math.nan, 0, 0.77, 0.04)])
+    st = aggregate(rows, "accuracy")
+    means = [0.71, 0.75, 0.77]
+    assert st.n_models == 3 and st.mean == pytest.approx(np.mean(means))
+    assert st.bar == pytest.approx(stats.t.ppf(0.975, 2) * np.std(means, ddof=1) / np.sqrt(3))
+    single = aggregate(rows[:2], "accuracy")  # one model: ±1 std over its channel seeds
+    assert single.n_models == 1 and single.bar == pytest.approx(np.std([0.70, 0.72], ddof=1))
+
+
+def test_pareto_front_keeps_only_undominated_codecs():
+    from semcom.app.plots import pareto_front
+
+    pts = [(0.037, 75.0), (0.038, 69.0), (0.042, 86.0), (0.033, 88.9), (0.050, 71.0)]
+    assert pareto_front(pts) == [(0.033, 88.9)]
+    assert pareto_front([(0.03, 80.0), (0.04, 90.0), (0.05, 85.0)]) == [(0.03, 80.0), (0.04, 90.0)]
+
+
+def test_codec_colours_and_markers_are_fixed_by_name_not_by_order():
+    from semcom.app.figstyle import codec_colour, rate_marker
+
+    assert codec_colour("NA2") == codec_colour("NA2") != codec_colour("NA3")
+    assert codec_colour("some-new-codec") == codec_colour("some-new-codec")
+    assert rate_marker(8) != rate_marker(12) and rate_marker(8.0) == rate_marker(8)
+
+
+def test_single_valued_sweeps_get_bars_not_degenerate_curves(tmp_path):
+    import math
+
+    from semcom.app.plots import draw_run
+
+    rows = _rows([("a", "a", "a", 8, "clean", "clean", "", math.nan, 0, 0.8, 0.04),
+                  ("a", "a", "a", 8, "BSC p=0.002", "bsc", "p", 0.002, 0, 0.7, 0.05),
+                  ("b", "b", "b", 8, "clean", "clean", "", math.nan, 0, 0.9, 0.03),
+                  ("b", "b", "b", 8, "BSC p=0.002", "bsc", "p", 0.002, 0, 0.8, 0.04)])
+    names = [p.name for p in draw_run(rows, None, tmp_path, ["png"])]
+    assert "accuracy_vs_channel.png" not in names and "accuracy_by_channel.png" in names
+    assert "accuracy_vs_mse.png" in names
+    rows += _rows([("a", "a", "a", 8, "BSC p=0.01", "bsc", "p", 0.01, 0, 0.6, 0.06),
+                   ("b", "b", "b", 8, "BSC p=0.01", "bsc", "p", 0.01, 0, 0.7, 0.05)])
+    names = [p.name for p in draw_run(rows, None, tmp_path / "2", ["png"])]
+    assert "accuracy_vs_channel.png" in names and "accuracy_by_channel.png" not in names
+
+
+def test_reconstruction_grid_marks_exactly_the_misclassified_tiles():
+    from semcom.app.plots import misclassified_tiles
+
+    examples = {"original": np.zeros((3, 784)), "original#label": np.array([7, 2, 1]),
+                "original#pred": np.array([7, 2, 1]), "c|clean": np.zeros((3, 784)), "c|clean#pred": np.array([7, 3, 1])}
+    assert misclassified_tiles(examples, ["original", "c|clean"], 3) == [(1, 1)]

@@ -34,7 +34,7 @@ def test_shipped_scenarios_parse():
 
 def test_minimal_scenario_defaults_and_sweep_expansion(tmp_path):
     sc = load_scenario(write(tmp_path, BASE))
-    assert [c.label for c in sc.channels] == ["BSC(p=0.01)", "BSC(p=0.02)"]
+    assert [c.label for c in sc.channels] == ["BSC p=0.01", "BSC p=0.02"]
     assert sc.codecs[0].symbol_format.dim == 4 and sc.codecs[0].train.epochs == 25  # paper default
     assert sc.dataset.val_fraction == 0.2 and list(sc.seeds) == [0]
 

@@ -99,12 +99,19 @@ def run(scenario_file: Path, data_path: Path | None, results_root: Path | None, 
     from semcom.app.scenario import load_scenario
     from semcom.models.store import ModelStore
 
+    from semcom.progress import set_quiet
+
+    set_quiet(quiet)
     scenario = load_scenario(scenario_file)
     store = ModelStore(store_path) if store_path else None
     result = run_scenario(scenario, data_path=data_path, results_root=results_root, store=store,
                           retrain=retrain, fresh=fresh, progress=not quiet,
                           executor=make_executor(executor, scheduler), command=" ".join(["semcom", *sys.argv[1:]]))
-    click.echo((result.run_dir / "summary.md").read_text())
+    if not quiet:
+        from semcom.app.summary import summary_text
+
+        click.echo(summary_text(result.rows, result.notes))
+        click.echo(f"full table: {result.run_dir / 'summary.md'}")
     click.echo(f"results: {result.run_dir}")
 
 
@@ -184,21 +191,28 @@ def check(scenario_file: Path) -> None:
 
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--format", "formats", multiple=True, default=("png",), type=click.Choice(["png", "pdf", "svg"]))
-def plot(run_dir: Path, formats: tuple[str, ...]) -> None:
+@click.option("--format", "formats", multiple=True, type=click.Choice(["png", "pdf", "svg"]),
+              help="Formats to draw (repeatable; default: every format the run's scenario asked for).")
+@click.option("--style", type=click.Choice(["paper", "screen"]), default=None,
+              help="Figure sizes and fonts (default: the scenario's output.style).")
+def plot(run_dir: Path, formats: tuple[str, ...], style: str | None) -> None:
     """Redraw the plots of RUN_DIR from its saved metrics (no recomputation)."""
-    from semcom.app.plots import draw_run, training_curves
-    from semcom.app.results import load_examples, read_csv
     from semcom.app.outputs import first_seed_latencies
+    from semcom.app.plots import draw_run, history_styles, training_curves
+    from semcom.app.results import load_examples, read_csv
 
     metrics = run_dir / "metrics.csv"
     if not metrics.exists():
         raise SemcomError(f"{run_dir}: no metrics.csv here; expected a folder written by 'semcom run'")
+    output = _manifest_output(run_dir)
+    formats = tuple(formats) or tuple(output.get("formats") or ("png",))
+    style = style or output.get("style", "paper")
     rows = read_csv(metrics)
     saved = load_examples(run_dir / "latency.npz") or {}
     seed0 = min(int(r["seed"]) for r in rows)
     latencies = first_seed_latencies({tuple(k.split("|")): v for k, v in saved.items()}, seed0)
-    for p in draw_run(rows, load_examples(run_dir / "examples.npz"), run_dir / "plots", list(formats), latencies):
+    for p in draw_run(rows, load_examples(run_dir / "examples.npz"), run_dir / "plots", list(formats), latencies,
+                      style=style):
         click.echo(p)
     histories = run_dir / "training_histories.json"
     if histories.exists():  # runs written before semcom kept the histories have none
@@ -209,8 +223,17 @@ def plot(run_dir: Path, formats: tuple[str, ...]) -> None:
         if not isinstance(saved, dict) or not all(isinstance(h, dict) for h in saved.values()):
             raise SemcomError(f"{histories}: expected {{model name: {{curve: [values per epoch]}}}}; "
                               "the other plots were redrawn")
-        for p in training_curves(saved, run_dir / "plots", list(formats)):
+        for p in training_curves(saved, run_dir / "plots", list(formats), styles=history_styles(rows), style=style):
             click.echo(p)
+
+
+def _manifest_output(run_dir: Path) -> dict:
+    """The run's [output] settings as its manifest recorded them ({} for older or damaged manifests)."""
+    try:
+        output = json.loads((run_dir / "manifest.json").read_text())["scenario"]["output"]
+        return output if isinstance(output, dict) else {}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 if __name__ == "__main__":  # pragma: no cover

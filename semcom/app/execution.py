@@ -44,6 +44,7 @@ def compute_points(todo: list[SweepPoint], journal: Journal, run_dir: Path, make
     for point, result in (executor or LocalExecutor()).run(todo, make_bench, examples_for):
         if len(result.examples):
             save_array(example_path(run_dir, point.point_id), result.examples)
+            save_array(example_path(run_dir, point.point_id, "predictions"), result.example_predictions)
         if result.latency is not None:
             save_array(example_path(run_dir, point.point_id, "latency"), result.latency)
         journal.append({"point_id": point.point_id, "model_key": by_name[point.codec].model_key,

@@ -1,166 +1,215 @@
-"""Figures from a run's rows (so ``semcom plot`` can redraw them without recomputing)."""
+"""Figures from a run's rows, so ``semcom plot`` can redraw them without recomputing.
+
+Conventions shared by every figure (see :mod:`semcom.app.figstyle`): one colour per codec
+entry and one marker per rate, fixed by name; accuracy in percent, as in the tables; axes
+labelled in words with units; legends outside the data. A codec trained with several
+seeds is drawn as the mean over its trained models with a 95% Student-t interval over
+training seeds; a single model shows ±1 standard deviation over channel seeds. The
+caption of each figure says which. A figure or panel whose sweep has one value is skipped.
+"""
 
 from __future__ import annotations
 
 import io
+import math
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from semcom.models.store import atomic_write_bytes  # noqa: E402
+from semcom.app.figstyle import WIDTH, codec_colour, new_figure, rate_line, rate_marker, style_context
+from semcom.models.store import atomic_write_bytes
+from semcom.sweep import parameter_axis_label
 
 _LOG_PARAMS = {"p", "epsilon", "loss"}
+METRIC_AXIS = {"accuracy": "classification accuracy (%)", "mse": "MSE per pixel (eq. 4)"}
+
+
+def _scale(metric: str) -> float:
+    return 100.0 if metric == "accuracy" else 1.0
 
 
 def _save(fig, out_dir: Path, stem: str, formats: list[str]) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    # one tight bounding box for every format (bbox_inches="tight" would lay out the figure again per format)
-    tight = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"]) if formats else None
+    tight = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.03) if formats else None
     for fmt in formats:
         path = out_dir / f"{stem}.{fmt}"
         buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=150, bbox_inches=tight)
+        fig.savefig(buf, format=fmt, bbox_inches=tight, metadata={"Creator": "semcom"} if fmt == "png" else None)
         atomic_write_bytes(path, buf.getvalue())
         paths.append(path)
-    plt.close(fig)
     return paths
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    arr = np.asarray(values, dtype=float)
-    return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
+# ------------------------------------------------------------------ aggregation over seeds
+
+@dataclass(frozen=True)
+class Stat:
+    mean: float
+    bar: float  # half-width of the error bar
+    n_models: int
+    n_channel_seeds: int
 
 
-def metric_vs_channel(rows: list[dict], metric: str, ylabel: str, out_dir: Path, formats: list[str],
-                      stem: str) -> list[Path]:
-    """One panel per swept channel kind; a line per codec with error bars over seeds.
+def _t95(n: int) -> float:
+    from scipy import stats
 
-    The clean channel appears as a dotted horizontal line in each codec's colour, and
-    the classifier on original images as a grey dashed line (accuracy only).
-    """
-    coded = [{**r, "codec": _series(r)} for r in rows if r["codec"] != "original"]
-    kinds = [k for k in dict.fromkeys(r["channel_kind"] for r in coded) if k != "clean"]
-    codecs = list(dict.fromkeys(r["codec"] for r in coded))
-    if not kinds:
-        kinds = ["clean"]
-    fig, axes = plt.subplots(1, len(kinds), figsize=(4.6 * len(kinds), 3.8), squeeze=False)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    original = [r for r in rows if r["codec"] == "original"]
-    for ax, kind in zip(axes[0], kinds):
-        params = [r["param"] for r in coded if r["channel_kind"] == kind]
-        param = params[0] if params else ""
-        for ci, codec in enumerate(codecs):
-            color = colors[ci % len(colors)]
-            by_x: dict[float, list[float]] = defaultdict(list)
-            for r in coded:
-                if r["codec"] == codec and r["channel_kind"] == kind:
-                    by_x[float(r["param_value"])].append(float(r[metric]))
-            clean = [float(r[metric]) for r in coded if r["codec"] == codec and r["channel_kind"] == "clean"]
-            if clean and kind != "clean":
-                ax.axhline(np.mean(clean), color=color, linestyle=":", linewidth=1)
-            if by_x:
-                xs = sorted(by_x)
-                stats = [_mean_std(by_x[x]) for x in xs]
-                ax.errorbar(xs, [s[0] for s in stats], yerr=[s[1] for s in stats], marker="o", capsize=3,
-                            color=color, label=codec)
-        if metric == "accuracy" and original:
-            ax.axhline(float(original[0]["accuracy"]), color="0.4", linestyle="--", linewidth=1,
-                       label="original images")
-        if param in _LOG_PARAMS and all(float(r["param_value"]) > 0 for r in coded if r["channel_kind"] == kind):
-            ax.set_xscale("log")
-        ax.set_xlabel(f"{kind}: {param}" if param else kind)
-        ax.set_ylabel(ylabel)
-        ax.grid(True, alpha=0.3)
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"{ylabel} vs channel (dotted: clean channel; bars: ±1 std over seeds)", fontsize=10)
-    fig.tight_layout()
-    return _save(fig, out_dir, stem, formats)
+    return float(stats.t.ppf(0.975, n - 1))
 
 
-_TILE, _GAP = 28, 2
+def aggregate(rows: list[dict], metric: str) -> Stat:
+    """Mean over trained models of each model's mean over channel seeds; the bar is the 95%
+    interval over models when there are several, else ±1 std over channel seeds."""
+    by_model: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        by_model[str(r["codec"])].append(float(r[metric]))
+    means = [float(np.mean(v)) for v in by_model.values()]
+    seeds = max(len(v) for v in by_model.values())
+    if len(means) > 1:
+        bar = _t95(len(means)) * float(np.std(means, ddof=1)) / math.sqrt(len(means))
+    else:
+        vals = next(iter(by_model.values()))
+        bar = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+    return Stat(float(np.mean(means)), bar, len(means), seeds)
 
 
-def examples_mosaic(examples: dict[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
-    """One row of 28x28 digits per non-empty entry, white gaps between; and the row names."""
-    names = [n for n in examples if len(examples[n])]
-    k = max((len(examples[n]) for n in names), default=0)
-    step = _TILE + _GAP
-    mosaic = np.ones((max(len(names) * step - _GAP, 0), max(k * step - _GAP, 0)), np.float32)
-    for r, name in enumerate(names):
-        for c, image in enumerate(np.asarray(examples[name])):
-            mosaic[r * step : r * step + _TILE, c * step : c * step + _TILE] = np.reshape(image, (_TILE, _TILE))
-    return mosaic, names
+def _bars_caption(stats: list[Stat]) -> str:
+    models = max((s.n_models for s in stats), default=1)
+    seeds = max((s.n_channel_seeds for s in stats), default=1)
+    if models > 1:
+        return f"bars: 95% interval over {models} training seeds (each model averaged over {seeds} channel seeds)"
+    if seeds > 1:
+        return f"bars: ±1 std over {seeds} channel seeds (one trained model per codec)"
+    return "one trained model, one channel seed: no bars"
 
 
-def examples_grid(examples: dict[str, np.ndarray], out_dir: Path, formats: list[str],
-                  stem: str = "reconstructions") -> list[Path]:
-    """Originals on top, then one row per codec and channel setting.
-
-    The digits are one mosaic drawn by a single ``imshow``: a grid of hundreds of small
-    axes took most of a run's plotting time.
-    """
-    mosaic, names = examples_mosaic(examples)
-    if not names:
-        return []
-    k = (mosaic.shape[1] + _GAP) // (_TILE + _GAP)
-    fig, ax = plt.subplots(figsize=(0.4 * k + 2.4, 0.4 * len(names) + 0.4))
-    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([r * (_TILE + _GAP) + _TILE / 2 for r in range(len(names))],
-                  [name.replace("|", " | ") for name in names], fontsize=7)
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    return _save(fig, out_dir, stem, formats)
+def _group(row: dict) -> str:
+    g = row.get("codec_group")
+    return g if isinstance(g, str) and g else str(row["codec"])
 
 
-def draw_run(rows: list[dict], examples: dict[str, np.ndarray] | None, out_dir: Path,
-             formats: list[str], latencies: dict[tuple[str, str, str], np.ndarray] | None = None) -> list[Path]:
-    """Every figure a run's rows support: channel curves always; rate curves, accuracy-vs-MSE
-    and surfaces when several rates were swept; a latency CDF for packet-link runs."""
-    coded = [r for r in rows if r["codec"] != "original"]
-    paths = metric_vs_channel(rows, "accuracy", "classification accuracy", out_dir, formats, "accuracy_vs_channel")
-    paths += metric_vs_channel(rows, "mse", "MSE per pixel", out_dir, formats, "mse_vs_channel")
-    if len({float(r["bits_per_digit"]) for r in coded}) > 1:
-        paths += metric_vs_rate(rows, "accuracy", "classification accuracy", out_dir, formats, "accuracy_vs_rate")
-        paths += metric_vs_rate(rows, "mse", "MSE per pixel", out_dir, formats, "mse_vs_rate")
-        paths += rate_channel_heatmaps(rows, out_dir, formats)
-    if coded:
-        paths += accuracy_vs_mse(rows, out_dir, formats)
-    if latencies:
-        paths += latency_cdf(latencies, out_dir, formats)
-    if examples:
-        paths += examples_grid(examples, out_dir, formats)
-    return paths
+def _base(row: dict) -> str:
+    b = row.get("codec_base")
+    return b if isinstance(b, str) and b else _group(row)
 
 
 def _series(row: dict) -> str:
-    """Codec name, plus the link setting when the run swept one (so ARQ modes stay apart)."""
+    """The line a row belongs to: its codec (training seeds pooled), plus the link setting."""
     link = row.get("link")
-    return f"{row['codec']} {link}" if isinstance(link, str) and link else str(row["codec"])
+    return f"{_group(row)} {link}" if isinstance(link, str) and link else _group(row)
 
 
-def _family_series(row: dict) -> str:
-    link = row.get("link")
-    return f"{_family(row)} {link}" if isinstance(link, str) and link else _family(row)
-
-
-def _family(row: dict) -> str:
-    """A codec's family name: the rate suffix of an expanded rate list removed."""
-    name = str(row["codec"])
-    head, _, tail = name.rpartition("-")
-    return head if head and tail.endswith("b") and tail[:-1].isdigit() else name
+def _style(rows: list[dict]) -> dict:
+    r = rows[0]
+    bits = float(r["bits_per_digit"]) if r.get("bits_per_digit") not in (None, "") else None
+    return {"color": codec_colour(_base(r)), "marker": rate_marker(bits), "linestyle": rate_line(bits)}
 
 
 def _channel_of(row: dict) -> str:
     label = row.get("channel_label")
     return label if isinstance(label, str) and label else str(row["channel"])
+
+
+def _legend_below(fig, axes, ncol: int | None = None) -> None:
+    handles, labels = [], []
+    for ax in np.ravel(axes):
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    if handles:
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                   ncol=ncol or min(len(labels), 5), handlelength=2.2, columnspacing=1.2)
+
+
+# ------------------------------------------------------------------ figures
+
+def metric_vs_channel(rows: list[dict], metric: str, out_dir: Path, formats: list[str], stem: str,
+                      style: str = "paper") -> list[Path]:
+    """One panel per channel kind whose parameter takes several values; a line per codec."""
+    coded = [r for r in rows if r["codec"] != "original"]
+    kinds = [k for k in dict.fromkeys(r["channel_kind"] for r in coded)
+             if k != "clean" and len({float(r["param_value"]) for r in coded if r["channel_kind"] == k}) > 1]
+    if not kinds:
+        return []
+    series = list(dict.fromkeys(_series(r) for r in coded))
+    original = [float(r["accuracy"]) for r in rows if r["codec"] == "original"]
+    scale = _scale(metric)
+    with style_context(style):
+        col, full = WIDTH[style]
+        fig = new_figure(min(full, col * 0.95 * len(kinds)) if len(kinds) > 1 else col, col * 0.8)
+        axes = fig.subplots(1, len(kinds), squeeze=False)[0]
+        stats_all = []
+        for ax, kind in zip(axes, kinds):
+            sel = [r for r in coded if r["channel_kind"] == kind]
+            param = sel[0]["param"]
+            for name in series:
+                mine = [r for r in sel if _series(r) == name]
+                if not mine:
+                    continue
+                xs = sorted({float(r["param_value"]) for r in mine})
+                stats = [aggregate([r for r in mine if float(r["param_value"]) == x], metric) for x in xs]
+                stats_all += stats
+                st = _style(mine)
+                ax.errorbar(xs, [scale * s.mean for s in stats], yerr=[scale * s.bar for s in stats], label=name,
+                            color=st["color"], marker=st["marker"], linestyle=st["linestyle"])
+                clean = [r for r in coded if _series(r) == name and r["channel_kind"] == "clean"]
+                if clean:
+                    ax.axhline(scale * aggregate(clean, metric).mean, color=st["color"], linestyle=":",
+                               linewidth=0.7, alpha=0.8)
+            if metric == "accuracy" and original:
+                ax.axhline(100 * original[0], color="0.45", linestyle=(0, (4, 2)), linewidth=0.8,
+                           label="original images")
+            if param in _LOG_PARAMS and all(float(r["param_value"]) > 0 for r in sel):
+                ax.set_xscale("log")
+            ax.set_xlabel(parameter_axis_label(kind, param))
+        axes[0].set_ylabel(METRIC_AXIS[metric])
+        _legend_below(fig, axes)
+        fig.suptitle(f"dotted: clean channel; {_bars_caption(stats_all)}", fontsize="small", y=1.0)
+        fig.tight_layout()
+        return _save(fig, out_dir, stem, formats)
+
+
+def metric_by_setting(rows: list[dict], metric: str, out_dir: Path, formats: list[str], stem: str,
+                      style: str = "paper") -> list[Path]:
+    """Grouped bars, one group per channel setting and one bar per codec: for runs whose channel
+    parameters each take one value (no curve to draw)."""
+    coded = [r for r in rows if r["codec"] != "original"]
+    settings = list(dict.fromkeys(_channel_of(r) for r in coded))
+    series = list(dict.fromkeys(_series(r) for r in coded))
+    if len(settings) < 2 and len(series) < 2:
+        return []
+    scale = _scale(metric)
+    original = [float(r["accuracy"]) for r in rows if r["codec"] == "original"]
+    with style_context(style):
+        col, full = WIDTH[style]
+        fig = new_figure(min(full, max(col, 0.35 * len(settings) * max(len(series), 2))), col * 0.75)
+        ax = fig.subplots()
+        width = 0.8 / len(series)
+        stats_all = []
+        for i, name in enumerate(series):
+            mine = [r for r in coded if _series(r) == name]
+            xs, ys, bars = [], [], []
+            for j, setting in enumerate(settings):
+                sel = [r for r in mine if _channel_of(r) == setting]
+                if sel:
+                    st = aggregate(sel, metric)
+                    stats_all.append(st)
+                    xs.append(j - 0.4 + width * (i + 0.5))
+                    ys.append(scale * st.mean)
+                    bars.append(scale * st.bar)
+            ax.bar(xs, ys, width * 0.9, yerr=bars if any(bars) else None, color=_style(mine)["color"], label=name,
+                   capsize=1.5)
+        if metric == "accuracy" and original:
+            ax.axhline(100 * original[0], color="0.45", linestyle=(0, (4, 2)), linewidth=0.8, label="original images")
+        ax.set_xticks(range(len(settings)), settings)
+        ax.set_ylabel(METRIC_AXIS[metric])
+        ax.set_title(_bars_caption(stats_all), fontsize="small")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+        fig.tight_layout()
+        return _save(fig, out_dir, stem, formats)
 
 
 def _representative_settings(rows: list[dict]) -> list[str]:
@@ -175,174 +224,348 @@ def _representative_settings(rows: list[dict]) -> list[str]:
     return chosen
 
 
-def metric_vs_rate(rows: list[dict], metric: str, ylabel: str, out_dir: Path, formats: list[str],
-                   stem: str, settings: list[str] | None = None) -> list[Path]:
-    """Tradeoff curves: metric vs bits per digit, one line per codec family, one panel per setting."""
+def metric_vs_rate(rows: list[dict], metric: str, out_dir: Path, formats: list[str], stem: str,
+                   style: str = "paper") -> list[Path]:
+    """Tradeoff curves: metric vs bits per digit, one line per codec entry, one panel per setting."""
     coded = [r for r in rows if r["codec"] != "original"]
-    settings = settings or _representative_settings(coded)
-    fig, axes = plt.subplots(1, len(settings), figsize=(3.6 * len(settings), 3.4), squeeze=False, sharey=True)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    families = list(dict.fromkeys(_family_series(r) for r in coded))
-    original = [r for r in rows if r["codec"] == "original"]
-    for ax, setting in zip(axes[0], settings):
-        for fi, fam in enumerate(families):
-            by_rate: dict[float, list[float]] = defaultdict(list)
-            for r in coded:
-                if _family_series(r) == fam and _channel_of(r) == setting:
-                    by_rate[float(r["bits_per_digit"])].append(float(r[metric]))
-            if by_rate:
-                xs = sorted(by_rate)
-                stats = [_mean_std(by_rate[x]) for x in xs]
-                ax.errorbar(xs, [s[0] for s in stats], yerr=[s[1] for s in stats], marker="o", capsize=3,
-                            color=colors[fi % len(colors)], label=fam)
-        if metric == "accuracy" and original:
-            ax.axhline(float(original[0]["accuracy"]), color="0.4", linestyle="--", linewidth=1, label="original")
-        ax.set_title(setting, fontsize=9)
-        ax.set_xlabel("bits per digit")
-        ax.grid(True, alpha=0.3)
-    axes[0][0].set_ylabel(ylabel)
-    axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
-    return _save(fig, out_dir, stem, formats)
+    settings = _representative_settings(coded)[:4]
+    link_of = {r["codec"]: (r.get("link") if isinstance(r.get("link"), str) else "") for r in coded}
+    entries = list(dict.fromkeys((_base(r), link_of[r["codec"]]) for r in coded))
+    original = [float(r["accuracy"]) for r in rows if r["codec"] == "original"]
+    scale = _scale(metric)
+    with style_context(style):
+        col, full = WIDTH[style]
+        fig = new_figure(min(full, col * 0.8 * len(settings)) if len(settings) > 1 else col, col * 0.8)
+        axes = fig.subplots(1, len(settings), squeeze=False, sharey=True)[0]
+        stats_all = []
+        for ax, setting in zip(axes, settings):
+            for base, link in entries:
+                mine = [r for r in coded if _base(r) == base and link_of[r["codec"]] == link
+                        and _channel_of(r) == setting]
+                rates = sorted({float(r["bits_per_digit"]) for r in mine})
+                if len(rates) < 2:
+                    continue
+                stats = [aggregate([r for r in mine if float(r["bits_per_digit"]) == b], metric) for b in rates]
+                stats_all += stats
+                ax.errorbar(rates, [scale * s.mean for s in stats], yerr=[scale * s.bar for s in stats],
+                            label=f"{base} {link}".strip(), color=codec_colour(base), marker="o")
+            if metric == "accuracy" and original:
+                ax.axhline(100 * original[0], color="0.45", linestyle=(0, (4, 2)), linewidth=0.8,
+                           label="original images")
+            ax.set_title(setting)
+            ax.set_xlabel("bits per digit")
+        axes[0].set_ylabel(METRIC_AXIS[metric])
+        _legend_below(fig, axes)
+        fig.suptitle(_bars_caption(stats_all), fontsize="small", y=1.0)
+        fig.tight_layout()
+        return _save(fig, out_dir, stem, formats)
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The points no other point beats on both axes (lower MSE and higher accuracy), by MSE."""
+    front, best = [], -math.inf
+    for mse, acc in sorted(points, key=lambda p: (p[0], -p[1])):
+        if acc > best:
+            front.append((mse, acc))
+            best = acc
+    return front
 
 
 def accuracy_vs_mse(rows: list[dict], out_dir: Path, formats: list[str], stem: str = "accuracy_vs_mse",
-                    setting: str | None = None) -> list[Path]:
-    """Distortion-classification plane at each rate: every codec is one point per rate."""
+                    setting: str | None = None, style: str = "paper") -> list[Path]:
+    """The distortion-classification plane on one channel setting (default: clean): each codec
+    one point with error bars on both axes, and the Pareto front of all of them."""
     coded = [r for r in rows if r["codec"] != "original"]
     if not coded:
         return []
-    setting = setting or str(coded[0]["channel"])
-    fig, ax = plt.subplots(figsize=(5.2, 4.0))
+    setting = setting or next((r["channel"] for r in coded if r["channel_kind"] == "clean"), coded[0]["channel"])
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in coded:
         if r["channel"] == setting:
-            groups[str(r["codec"])].append(r)
-    rates = sorted({float(r[0]["bits_per_digit"]) for r in groups.values()})
-    markers = "os^Dv<>p*h"
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    families = list(dict.fromkeys(_family(r[0]) for r in groups.values()))
-    for name, rs in groups.items():
-        acc, acc_sd = _mean_std([float(r["accuracy"]) for r in rs])
-        mse, mse_sd = _mean_std([float(r["mse"]) for r in rs])
-        fam = families.index(_family(rs[0]))
-        rate = rates.index(float(rs[0]["bits_per_digit"]))
-        ax.errorbar(mse, acc, xerr=mse_sd, yerr=acc_sd, marker=markers[rate % len(markers)],
-                    color=colors[fam % len(colors)], capsize=2, linestyle="none")
-        ax.annotate(name, (mse, acc), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    ax.set_xlabel("MSE per pixel")
-    ax.set_ylabel("classification accuracy")
-    ax.set_title(f"accuracy vs distortion ({setting}); marker = rate", fontsize=9)
-    ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    return _save(fig, out_dir, stem, formats)
+            groups[_series(r)].append(r)
+    if len(groups) < 2:
+        return []
+    original = [float(r["accuracy"]) for r in rows if r["codec"] == "original"]
+    with style_context(style):
+        col, _ = WIDTH[style]
+        fig = new_figure(col, col * 0.85)
+        ax = fig.subplots()
+        pts, stats_all = [], []
+        for name, rs in groups.items():
+            acc, mse = aggregate(rs, "accuracy"), aggregate(rs, "mse")
+            stats_all += [acc]
+            st = _style(rs)
+            ax.errorbar(mse.mean, 100 * acc.mean, xerr=mse.bar, yerr=100 * acc.bar, color=st["color"],
+                        marker=st["marker"], linestyle="none", label=name)
+            pts.append((mse.mean, 100 * acc.mean))
+        front = pareto_front(pts)
+        if len(front) > 1:
+            xs, ys = zip(*front)
+            ax.step(xs, ys, where="post", color="0.6", linewidth=0.8, zorder=0, label="Pareto front")
+        if original:
+            ax.axhline(100 * original[0], color="0.45", linestyle=(0, (4, 2)), linewidth=0.8, label="original images")
+        ax.set_xlabel(METRIC_AXIS["mse"])
+        ax.set_ylabel(METRIC_AXIS["accuracy"])
+        ax.set_title(f"{setting}; {_bars_caption(stats_all)}", fontsize="small")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+        fig.tight_layout()
+        return _save(fig, out_dir, stem, formats)
 
 
-def rate_channel_heatmaps(rows: list[dict], out_dir: Path, formats: list[str]) -> list[Path]:
-    """Rate-distortion-classification surfaces as heatmaps over (bits per digit, channel parameter).
-
-    One figure per codec family and channel kind that varies a parameter; accuracy and
-    MSE side by side, cells annotated with the mean over seeds.
-    """
+def rate_channel_heatmaps(rows: list[dict], out_dir: Path, formats: list[str], style: str = "paper") -> list[Path]:
+    """Rate-distortion-classification surfaces as heatmaps over (bits per digit, channel parameter),
+    one figure per codec entry and channel kind, accuracy and MSE side by side (means over seeds)."""
     coded = [r for r in rows if r["codec"] != "original"]
     paths: list[Path] = []
     kinds = [k for k in dict.fromkeys(r["channel_kind"] for r in coded) if k != "clean"]
-    for fam in dict.fromkeys(_family(r) for r in coded):
+    for base in dict.fromkeys(_base(r) for r in coded):
         for kind in kinds:
-            sel = [r for r in coded if _family(r) == fam and r["channel_kind"] == kind]
-            clean = [r for r in coded if _family(r) == fam and r["channel_kind"] == "clean"]
+            sel = [r for r in coded if _base(r) == base and r["channel_kind"] == kind]
+            clean = [r for r in coded if _base(r) == base and r["channel_kind"] == "clean"]
             rates = sorted({float(r["bits_per_digit"]) for r in sel})
             params = sorted({float(r["param_value"]) for r in sel})
             if len(rates) < 2 or len(params) < 2:
                 continue
             x_labels = (["clean"] if clean else []) + [f"{p:g}" for p in params]
-            fig, axes = plt.subplots(1, 2, figsize=(5.0 + 0.7 * len(x_labels), 0.55 * len(rates) + 2.2))
-            for ax, metric, cmap in ((axes[0], "accuracy", "viridis"), (axes[1], "mse", "magma_r")):
-                grid = np.full((len(rates), len(x_labels)), np.nan)
-                for i, rate in enumerate(rates):
-                    if clean:
-                        vals = [float(r[metric]) for r in clean if float(r["bits_per_digit"]) == rate]
-                        grid[i, 0] = np.mean(vals) if vals else np.nan
-                    for j, p in enumerate(params):
-                        vals = [float(r[metric]) for r in sel
-                                if float(r["bits_per_digit"]) == rate and float(r["param_value"]) == p]
-                        grid[i, j + (1 if clean else 0)] = np.mean(vals) if vals else np.nan
-                im = ax.imshow(grid, origin="lower", aspect="auto", cmap=cmap)
-                for (i, j), v in np.ndenumerate(grid):
-                    if not np.isnan(v):
-                        text = f"{100 * v:.0f}" if metric == "accuracy" else f"{v:.3f}"
-                        ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                                color="white" if (v < np.nanmean(grid)) == (metric == "accuracy") else "black")
-                ax.set_xticks(range(len(x_labels)), x_labels, fontsize=7, rotation=45)
-                ax.set_yticks(range(len(rates)), [f"{r:g}" for r in rates], fontsize=8)
-                ax.set_xlabel(f"{kind}: {sel[0]['param']}")
-                ax.set_ylabel("bits per digit")
-                ax.set_title("accuracy (%)" if metric == "accuracy" else "MSE per pixel", fontsize=9)
-                fig.colorbar(im, ax=ax, fraction=0.046)
-            fig.suptitle(f"{fam}: rate x {kind} surface", fontsize=10)
-            fig.tight_layout()
-            paths += _save(fig, out_dir, f"surface_{fam}_{kind}", formats)
+            with style_context(style):
+                col, full = WIDTH[style]
+                fig = new_figure(min(full, 2.4 + 0.55 * len(x_labels) * 2), 0.35 * len(rates) + 1.6)
+                axes = fig.subplots(1, 2)
+                for ax, metric, cmap in ((axes[0], "accuracy", "viridis"), (axes[1], "mse", "magma_r")):
+                    grid = np.full((len(rates), len(x_labels)), np.nan)
+                    for i, rate in enumerate(rates):
+                        cols = ([clean] if clean else []) + [[r for r in sel if float(r["param_value"]) == p]
+                                                             for p in params]
+                        for j, pool in enumerate(cols):
+                            mine = [r for r in pool if float(r["bits_per_digit"]) == rate]
+                            grid[i, j] = _scale(metric) * aggregate(mine, metric).mean if mine else np.nan
+                    im = ax.imshow(grid, origin="lower", aspect="auto", cmap=cmap)
+                    for (i, j), v in np.ndenumerate(grid):
+                        if not np.isnan(v):
+                            ax.text(j, i, f"{v:.0f}" if metric == "accuracy" else f"{v:.3f}", ha="center",
+                                    va="center", fontsize="x-small",
+                                    color="white" if (v < np.nanmean(grid)) == (metric == "accuracy") else "black")
+                    ax.set_xticks(range(len(x_labels)), x_labels, rotation=45)
+                    ax.set_yticks(range(len(rates)), [f"{r:g}" for r in rates])
+                    ax.set_xlabel(parameter_axis_label(kind, sel[0]["param"]))
+                    ax.set_ylabel("bits per digit")
+                    ax.set_title(METRIC_AXIS[metric])
+                    ax.grid(False)
+                    fig.colorbar(im, ax=ax, fraction=0.046)
+                fig.suptitle(f"{base}: rate x {kind} (means over seeds)", fontsize="small")
+                fig.tight_layout()
+                paths += _save(fig, out_dir, f"surface_{base}_{kind}", formats)
     return paths
 
 
 def latency_cdf(latencies: dict[tuple[str, str, str], np.ndarray], out_dir: Path, formats: list[str],
-                stem: str = "latency_cdf") -> list[Path]:
+                stem: str = "latency_cdf", deadline: dict[str, float] | None = None,
+                style: str = "paper") -> list[Path]:
     """Empirical CDF of per-digit latency: one panel per link setting, one curve per channel.
 
-    Keys are (codec, channel, link); the first codec is shown (latency depends on the
-    packet size, not on what the bits mean). Digits never delivered keep the curve below 1.
+    Keys are (codec, channel, link); the first codec is shown (latency depends on the packet
+    size, not on what the bits mean). Digits never delivered keep the curve below 1. The
+    deadline of each link is a vertical line, with the fraction delivered by then.
     """
     if not latencies:
         return []
     first_codec = next(iter(latencies))[0]
     links = list(dict.fromkeys(k[2] for k in latencies if k[0] == first_codec))
-    fig, axes = plt.subplots(1, len(links), figsize=(4.4 * len(links), 3.6), squeeze=False, sharey=True, sharex=True)
-    for ax, link in zip(axes[0], links):
-        for (codec, channel, lk), lat in latencies.items():
-            if codec != first_codec or lk != link:
+    with style_context(style):
+        col, full = WIDTH[style]
+        fig = new_figure(min(full, col * 0.75 * len(links)) if len(links) > 1 else col, col * 0.75)
+        axes = fig.subplots(1, len(links), squeeze=False, sharey=True, sharex=True)[0]
+        channels_seen = list(dict.fromkeys(k[1] for k in latencies if k[0] == first_codec))
+        colours = {c: f"C{i}" for i, c in enumerate(channels_seen)}
+        for ax, link in zip(axes, links):
+            dl = (deadline or {}).get(link)
+            notes = []
+            for (codec, channel, lk), lat in latencies.items():
+                if codec != first_codec or lk != link:
+                    continue
+                lat = np.asarray(lat, dtype=float)
+                finite = np.sort(lat[np.isfinite(lat)])
+                if len(finite):
+                    y = np.arange(1, len(finite) + 1) / len(lat)
+                    ax.step(np.concatenate([[0.0], finite * 1e3]), np.concatenate([[0.0], y]), where="post",
+                            label=channel, color=colours[channel])
+                if dl is not None and math.isfinite(dl):
+                    notes.append(f"{100 * float(np.mean(lat <= dl)):.1f}%")
+            if dl is not None and math.isfinite(dl):
+                ax.axvline(dl * 1e3, color="0.3", linestyle="--", linewidth=0.8, label="deadline")
+                ax.text(dl * 1e3, 0.04, " by the deadline: " + ", ".join(notes), fontsize="x-small",
+                        rotation=90, va="bottom", ha="right")
+            ax.set_title(link, fontsize="small")
+            ax.set_xlabel("latency (ms)")
+            ax.set_ylim(0, 1.02)
+        axes[0].set_ylabel("fraction of digits delivered")
+        _legend_below(fig, axes)
+        fig.suptitle(f"per-digit latency, codec {first_codec}", fontsize="small")
+        fig.tight_layout()
+        return _save(fig, out_dir, stem, formats)
+
+
+_TILE, _GAP = 28, 2
+
+
+def examples_mosaic(examples: dict[str, np.ndarray], fill: float = 1.0) -> tuple[np.ndarray, list[str]]:
+    """One row of 28x28 digits per non-empty entry, gaps of value ``fill`` between; and the row names."""
+    names = [n for n in examples if len(examples[n]) and "#" not in n]
+    k = max((len(examples[n]) for n in names), default=0)
+    step = _TILE + _GAP
+    mosaic = np.full((max(len(names) * step - _GAP, 0), max(k * step - _GAP, 0)), fill, np.float32)
+    for r, name in enumerate(names):
+        for c, image in enumerate(np.asarray(examples[name])):
+            mosaic[r * step : r * step + _TILE, c * step : c * step + _TILE] = np.reshape(image, (_TILE, _TILE))
+    return mosaic, names
+
+
+def _example_rows(examples: dict[str, np.ndarray], max_rows: int) -> dict[str, np.ndarray]:
+    """The originals, then per codec its clean reconstruction and its harshest setting per channel kind."""
+    keys = [k for k in examples if "#" not in k and k != "original" and len(examples[k])]
+    codecs = list(dict.fromkeys(k.split("|", 1)[0] for k in keys))
+    chosen = ["original"] if "original" in examples else []
+    for codec in codecs:
+        mine = [k for k in keys if k.split("|", 1)[0] == codec]
+        clean = [k for k in mine if k.split("|", 1)[1].startswith("clean")]
+        others = [k for k in mine if k not in clean]
+        by_kind: dict[str, str] = {}
+        for k in others:  # the last (harshest, in sweep order) setting of each channel kind
+            by_kind[k.split("|", 1)[1].split(" ")[0]] = k
+        chosen += clean[:1] + list(by_kind.values())
+    return {k: examples[k] for k in chosen[:max_rows]}
+
+
+def examples_grid(examples: dict[str, np.ndarray], out_dir: Path, formats: list[str],
+                  stem: str = "reconstructions", n_digits: int = 8, max_rows: int = 16,
+                  style: str = "paper") -> list[Path]:
+    """A compact grid: a few digits (columns) x codecs and channel settings (rows), each tile
+    with the classifier's label; a misclassified reconstruction is framed and labelled in red."""
+    rows = _example_rows(examples, max_rows)
+    rows = {k: np.asarray(v)[:n_digits] for k, v in rows.items()}
+    mosaic, names = examples_mosaic(rows, fill=0.0)  # ink is dark on white paper: gaps are 0 under gray_r
+    if not names:
+        return []
+    truth = examples.get("original#label")
+    k = (mosaic.shape[1] + _GAP) // (_TILE + _GAP)
+    step = _TILE + _GAP
+    with style_context(style):
+        col, full = WIDTH[style]
+        width = min(full, 1.3 + 0.33 * k)
+        fig = new_figure(width, 0.2 + 0.33 * len(names))
+        ax = fig.subplots()
+        ax.imshow(mosaic, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+        ax.grid(False)
+        wrong_tiles = set(misclassified_tiles(examples, names, k))
+        for r, name in enumerate(names):
+            preds = examples.get(f"{name}#pred")
+            if preds is None or truth is None:
                 continue
-            lat = np.asarray(lat, dtype=float)
-            finite = np.sort(lat[np.isfinite(lat)])
-            if len(finite):
-                y = np.arange(1, len(finite) + 1) / len(lat)
-                ax.step(np.concatenate([[0.0], finite * 1e3]), np.concatenate([[0.0], y]), where="post",
-                        label=channel)
-        ax.set_title(link, fontsize=9)
-        ax.set_xlabel("latency (ms)")
-        ax.set_ylim(0, 1.02)
-        ax.grid(True, alpha=0.3)
-    axes[0][0].set_ylabel("fraction of digits delivered by then")
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle(f"per-digit latency CDF ({first_codec})", fontsize=10)
-    fig.tight_layout()
-    return _save(fig, out_dir, stem, formats)
+            for c in range(min(len(preds), k, len(truth))):
+                wrong = (r, c) in wrong_tiles
+                ax.text(c * step + _TILE - 1, r * step + 1, str(int(preds[c])), ha="right", va="top",
+                        fontsize=5, color="#d62728" if wrong else "#1a7f37", fontweight="bold")
+                if wrong:
+                    from matplotlib.patches import Rectangle
+
+                    ax.add_patch(Rectangle((c * step - 0.5, r * step - 0.5), _TILE, _TILE, fill=False,
+                                           edgecolor="#d62728", linewidth=1.0))
+        ax.set_xticks([])
+        ax.set_yticks([r * step + _TILE / 2 for r in range(len(names))],
+                      [name.replace("|", "  ") for name in names], fontsize="x-small")
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_title("classifier's label on each tile; red: misclassified", fontsize="x-small")
+        return _save(fig, out_dir, stem, formats)
 
 
-def training_curves(histories: dict[str, dict], out_dir: Path, formats: list[str],
-                    stem: str = "training_curves") -> list[Path]:
-    """Per-epoch curves from the model cards: training loss, critic loss and Wasserstein
-    estimate (adversarial codecs), validation MSE and accuracy."""
-    panels = [("loss", "training loss"), ("critic_loss", "critic loss"), ("w_estimate", "W estimate"),
-              ("val_mse", "validation MSE"), ("val_accuracy", "validation accuracy")]
-    used = [(k, t) for k, t in panels
-            if any(h.get(k) and not all(isinstance(v, float) and v != v for v in h[k]) and any(h[k])
-                   for h in histories.values())]
+def misclassified_tiles(examples: dict[str, np.ndarray], names: list[str], k: int) -> list[tuple[int, int]]:
+    """(row, column) of every tile whose predicted label differs from the true one."""
+    truth = examples.get("original#label")
+    out = []
+    for r, name in enumerate(names):
+        preds = examples.get(f"{name}#pred")
+        if preds is None or truth is None:
+            continue
+        out += [(r, c) for c in range(min(len(preds), k, len(truth))) if int(preds[c]) != int(truth[c])]
+    return out
+
+
+_CURVES = [("mse", "reconstruction MSE, training batches"), ("val_mse", "validation MSE per pixel"),
+           ("val_accuracy", "validation accuracy (%)"), ("critic_loss", "critic loss (eq. 9)"),
+           ("w_estimate", "Wasserstein estimate, sum over critics")]
+
+
+def training_curves(histories: dict[str, dict], out_dir: Path, formats: list[str], stem: str = "training_curves",
+                    styles: dict[str, dict] | None = None, style: str = "paper") -> list[Path]:
+    """Per-epoch curves from the model cards, one panel per quantity (the generator losses of
+    different objectives are not comparable, so they are not drawn on one axis)."""
+    from matplotlib.ticker import MaxNLocator
+
+    def has(h: dict, key: str) -> bool:
+        vals = [v for v in (h.get(key) or []) if isinstance(v, (int, float)) and v == v]
+        return bool(vals) and any(vals)
+
+    used = [(k, t) for k, t in _CURVES if any(has(h, k) for h in histories.values())]
     if not used:
         return []
-    fig, axes = plt.subplots(1, len(used), figsize=(3.4 * len(used), 3.2), squeeze=False)
-    # one colour per model across panels, distinct beyond the default cycle's ten
-    palette = plt.get_cmap("tab10" if len(histories) <= 10 else "tab20")
-    colours = {name: palette(i % palette.N) for i, name in enumerate(histories)}
-    for ax, (key, title) in zip(axes[0], used):
-        for name, h in histories.items():
-            values = h.get(key) or []
-            if key in ("critic_loss", "w_estimate") and not any(values):
-                continue  # no critic: an all-zero line says nothing
-            if values:
-                ax.plot(range(1, len(values) + 1), values, marker=".", label=name, color=colours[name])
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("epoch")
-        ax.grid(True, alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    return _save(fig, out_dir, stem, formats)
+    styles = styles or {}
+    with style_context(style):
+        col, full = WIDTH[style]
+        ncol = min(len(used), 3)
+        nrow = math.ceil(len(used) / ncol)
+        fig = new_figure(full, 1.75 * nrow + 0.5)
+        axes = np.ravel(fig.subplots(nrow, ncol, squeeze=False))
+        for ax, (key, title) in zip(axes, used):
+            for name, h in histories.items():
+                if not has(h, key):
+                    continue
+                values = [100 * v if key == "val_accuracy" else v for v in h[key]]
+                st = styles.get(name, {})
+                ax.plot(range(1, len(values) + 1), values, label=name, color=st.get("color"),
+                        linestyle=st.get("linestyle", "-"), marker=st.get("marker"), markevery=5, markersize=2.5)
+            ax.set_title(title)
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        for ax in axes[len(used):]:
+            ax.set_visible(False)
+        _legend_below(fig, axes, ncol=5)
+        fig.tight_layout()
+        return _save(fig, out_dir, stem, formats)
+
+
+def history_styles(rows: list[dict]) -> dict[str, dict]:
+    """Model name -> the colour, marker and line of its codec, for the training curves."""
+    out = {"classifier": {"color": "0.35", "linestyle": (0, (4, 2)), "marker": None}}
+    for r in rows:
+        if r["codec"] != "original" and r["codec"] not in out:
+            out[str(r["codec"])] = _style([r])
+    return out
+
+
+def draw_run(rows: list[dict], examples: dict[str, np.ndarray] | None, out_dir: Path, formats: list[str],
+             latencies: dict[tuple[str, str, str], np.ndarray] | None = None, *,
+             deadlines: dict[str, float] | None = None, style: str = "paper") -> list[Path]:
+    """Every figure a run's rows support: channel curves when a channel parameter was swept;
+    rate curves and surfaces when several rates were; accuracy vs MSE for two codecs or more;
+    a latency CDF for packet-link runs; the reconstructions grid."""
+    coded = [r for r in rows if r["codec"] != "original"]
+    paths = metric_vs_channel(rows, "accuracy", out_dir, formats, "accuracy_vs_channel", style)
+    paths += metric_vs_channel(rows, "mse", out_dir, formats, "mse_vs_channel", style)
+    if not paths:  # no channel parameter took two values: bars per setting instead of curves
+        paths = metric_by_setting(rows, "accuracy", out_dir, formats, "accuracy_by_channel", style)
+        paths += metric_by_setting(rows, "mse", out_dir, formats, "mse_by_channel", style)
+    if any(len({float(r["bits_per_digit"]) for r in coded if _base(r) == b}) > 1 for b in {_base(r) for r in coded}):
+        paths += metric_vs_rate(rows, "accuracy", out_dir, formats, "accuracy_vs_rate", style)
+        paths += metric_vs_rate(rows, "mse", out_dir, formats, "mse_vs_rate", style)
+        paths += rate_channel_heatmaps(rows, out_dir, formats, style)
+    paths += accuracy_vs_mse(rows, out_dir, formats, style=style)
+    if latencies:
+        if deadlines is None:
+            deadlines = {r["link"]: float(r["link_deadline_s"]) for r in coded
+                         if isinstance(r.get("link"), str) and r.get("link_deadline_s") not in (None, "")}
+        paths += latency_cdf(latencies, out_dir, formats, deadline=deadlines, style=style)
+    if examples:
+        paths += examples_grid(examples, out_dir, formats, style=style)
+    return paths

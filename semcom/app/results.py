@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from semcom.metrics import psnr
 from semcom.errors import SemcomError
 from semcom.models.store import atomic_write_bytes, atomic_write_text
 
@@ -87,23 +86,6 @@ def read_csv(path: Path) -> list[dict]:
 
 def write_json(path: Path, obj) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, default=str, allow_nan=True) + "\n")
-
-
-def summary_markdown(rows: list[dict]) -> str:
-    """Mean over seeds of accuracy and MSE per (codec, channel)."""
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for r in rows:
-        groups.setdefault((r["codec"], r["channel"]), []).append(r)
-    lines = ["| codec | bits/digit | channel | accuracy | MSE | PSNR (dB) | seeds |", "|---|---|---|---|---|---|---|"]
-    for (codec, channel), rs in groups.items():
-        acc = sum(r["accuracy"] for r in rs) / len(rs)
-        mse = sum(r["mse"] for r in rs) / len(rs)
-        psnr_db = psnr(mse)
-        bits = rs[0]["bits_per_digit"]
-        mse_s = "–" if codec == "original" else f"{mse:.4f}"
-        psnr_s = "–" if codec == "original" else f"{psnr_db:.2f}"
-        lines.append(f"| {codec} | {bits:g} | {channel} | {100 * acc:.2f}% | {mse_s} | {psnr_s} | {len(rs)} |")
-    return "\n".join(lines) + "\n"
 
 
 def save_array(path: Path, array: np.ndarray) -> None:

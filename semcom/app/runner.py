@@ -35,6 +35,7 @@ class RunResult:
     run_dir: Path
     rows: list[dict]
     class_rows: list[dict]
+    notes: list[str] = field(default_factory=list)  # the data's and the run's notes, for the reader
 
 
 def prepare_data(scenario: Scenario, data_path: str | Path | None = None):
@@ -121,7 +122,7 @@ def prepare_run(scenario: Scenario, *, data_path: str | Path | None = None, stor
         prior = np.asarray(card["symbol_prior"]) if "symbol_prior" in card else None
         label = family_of(section.family).label(section)
         codecs.append(CodecUnderTest(section.name, model, label, prior, card["key"], group=section.group,
-                                     train_seed=section.train.seed))
+                                     train_seed=section.train.seed, base=section.base))
         if family_of(section.family).trained:
             histories[name] = {"history": card.get("history", {})}
     return RunContext(dataset, data, test_images, test_labels, classifier, codecs, models, device, histories)
@@ -192,7 +193,8 @@ def run_scenario(
         # outputs are written under the run's lock, so two processes never interleave them
         original = original_point(ctx.classifier, ctx.test_images, ctx.test_labels, seeds[0], n_examples)
         tables = collect(journal.completed(), points, original, run_dir, scenario.name, seeds[0])
-        files = write_tables(tables, run_dir) + ["journal.jsonl", "manifest.json"]
+        notes = [f"data: {n}" for n in ctx.dataset.notes]
+        files = write_tables(tables, run_dir, notes) + ["journal.jsonl", "manifest.json"]
         if "paper_table3" in scenario.output.tables:
             from semcom.app.paper import write_table3
 
@@ -201,9 +203,10 @@ def run_scenario(
         histories = {name: m["history"] for name, m in ctx.histories.items()}
         if scenario.output.plots:
             files += ["training_histories.json", *write_figures(tables, histories, run_dir,
-                                                                list(scenario.output.formats), seeds[0])]
+                                                                list(scenario.output.formats), seeds[0],
+                                                                scenario.output.style)]
         manifest = build_manifest(scenario, ctx, run_dir, command=command, started=started,
                                   seconds=time.perf_counter() - t0, n_points=len(points), n_computed=len(todo),
                                   files=files)
         write_json(run_dir / "manifest.json", manifest)
-    return RunResult(run_dir, tables.rows, tables.class_rows)
+    return RunResult(run_dir, tables.rows, tables.class_rows, notes)

@@ -19,7 +19,7 @@ import channels
 from semcom.bitstream import ERASURE_POLICIES, MAPPINGS
 from semcom.config import ConfigError, build, check, non_negative, one_of
 from semcom.errors import ScenarioError
-from semcom.sweep import ChannelPoint, LinkPoint
+from semcom.sweep import ChannelPoint, LinkPoint, channel_label
 from semcom.models.specs import CodecConfig
 from semcom.models.training.config import ClassifierTrainConfig
 
@@ -79,6 +79,7 @@ class OutputSection:
     examples: int = field(default=10, metadata=check(lambda v: 0 <= v <= 100, "an integer in [0, 100]"))
     formats: list[str] = field(default_factory=lambda: ["png"], metadata={
         **check(lambda v: v in ("png", "pdf", "svg"), "'png', 'pdf' or 'svg'"), "each": True})
+    style: str = field(default="paper", metadata=one_of("paper", "screen"))
     tables: list[str] = field(default_factory=list, metadata={
         **check(lambda v: v in ("paper_table3",), "'paper_table3'"), "each": True})
 
@@ -178,7 +179,7 @@ def _channel_points(entries: Any, file: str) -> list[ChannelPoint]:
                 raise ScenarioError(file, f"{key}.{bad}" if bad else key, str(exc)) from None
             except TypeError as exc:
                 raise ScenarioError(file, key, str(exc)) from None
-            points.append(ChannelPoint(kind, p, ch.describe()))
+            points.append(ChannelPoint(kind, p, channel_label(kind, p)))
     labels = [p.label for p in points]
     dup = next((lab for lab in labels if labels.count(lab) > 1), None)
     if dup:

@@ -69,6 +69,8 @@ class CodecConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     #: the codec's name before its training seed was appended (set by :meth:`expand`)
     group: str | None = field(default=None, metadata={"internal": True})
+    #: the entry's own name, before any expansion (set by :meth:`expand`): what figures colour by
+    base: str | None = field(default=None, metadata={"internal": True})
 
     def __post_init__(self) -> None:
         from semcom.models.families import FAMILIES
@@ -109,7 +111,7 @@ class CodecConfig:
         weights ``<name>-ce<lambda>`` (both lists: ``<name>-<bits>b-ce<lambda>``), training
         seeds ``<name>-s<seed>``; ``group`` keeps the name without the seed, which is what
         results average over training seeds by."""
-        sections = [self]
+        sections = [replace(self, base=self.base or self.name)]
         if isinstance(self.bits, list):
             sections = [replace(s, name=f"{s.name}-{b}b", bits=b) for s in sections for b in self.bits]
         if isinstance(self.lambda_ce, list):

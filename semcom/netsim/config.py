@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -86,20 +86,20 @@ class LinkConfig:
       ``"deliver"`` (its corrupted bits are handed on, unverified).
     """
 
-    bit_rate: float = 1e6
-    propagation_delay: float = 1e-3
-    header_bits: int = 32
-    crc: str = "crc16"
-    digits_per_packet: int = 1
-    arrival: str = "periodic"
-    arrival_rate: float = 1000.0
-    arq: str = "none"
-    max_retransmissions: int = 3
-    window: int = 8
-    ack_delay: float = 0.0
-    timeout: float | None = None
-    deadline: float = 0.05
-    on_crc_failure: str = "drop"
+    bit_rate: float = field(default=1e6, metadata={"doc": 'link rate in bit/s (> 0): a packet of L bits occupies the link L / bit_rate s', "axis": 'link rate (bit/s)'})
+    propagation_delay: float = field(default=1e-3, metadata={"doc": 'one-way delay in s (>= 0), data and feedback alike', "axis": 'propagation delay (s)'})
+    header_bits: int = field(default=32, metadata={"doc": 'per-packet header bits (>= 0), sent through the channel and covered by the CRC', "axis": 'header (bits)'})
+    crc: str = field(default="crc16", metadata={"doc": '"none", "crc8", "crc16" or "crc32"', "axis": 'CRC'})
+    digits_per_packet: int = field(default=1, metadata={"doc": 'consecutive digits per packet (>= 1)', "axis": 'digits per packet'})
+    arrival: str = field(default="periodic", metadata={"doc": '"periodic" (digit i at i / arrival_rate) or "poisson"', "axis": 'arrival process'})
+    arrival_rate: float = field(default=1000.0, metadata={"doc": 'digits generated per second (> 0)', "axis": 'offered load (digits/s)'})
+    arq: str = field(default="none", metadata={"doc": '"none", "stop_and_wait" or "selective_repeat"', "axis": 'ARQ'})
+    max_retransmissions: int = field(default=3, metadata={"doc": 'retries after the first attempt (ARQ only, >= 0)', "axis": 'max. retransmissions'})
+    window: int = field(default=8, metadata={"doc": 'selective repeat: unacknowledged packets allowed at once (>= 1)', "axis": 'window (packets)'})
+    ack_delay: float = field(default=0.0, metadata={"doc": 'receiver processing before an ACK/NAK is sent, s (>= 0)', "axis": 'ACK delay (s)'})
+    timeout: float | None = field(default=None, metadata={"doc": 'retransmission timer in s, started when a transmission begins (default: one round trip)', "axis": 'timeout (s)'})
+    deadline: float = field(default=0.05, metadata={"doc": "time after a digit's generation by which its packet must arrive, s (> 0, may be inf)", "axis": 'deadline (s)'})
+    on_crc_failure: str = field(default="drop", metadata={"doc": '"drop" (a packet failing its CRC is erased) or "deliver" (its bits are handed on)', "axis": 'on CRC failure'})
 
     def __post_init__(self) -> None:
         fin = math.isfinite

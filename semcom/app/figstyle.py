@@ -1,0 +1,78 @@
+"""The figure style of semcom: sizes for a paper column or a screen, and one look per codec.
+
+Every figure is a :class:`matplotlib.figure.Figure` drawn on its own Agg canvas, inside
+``style_context(style)``: nothing here touches pyplot or the global backend, so importing
+the plotting code is safe in a notebook. A codec's colour comes from the name of its
+scenario entry (``codec_base``) and its marker from its rate, through fixed tables, so
+NA2 is the same orange in every figure of every run, and its 8-bit point is always a circle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zlib
+from typing import Iterator
+
+import matplotlib as mpl
+
+STYLES = {
+    # 3.5 in (one column) and 7 in (two columns) figures, fonts that read at that size
+    "paper": {"font.size": 7, "axes.titlesize": 7.5, "axes.labelsize": 7, "legend.fontsize": 6.5,
+              "xtick.labelsize": 6.5, "ytick.labelsize": 6.5, "lines.linewidth": 1.1, "lines.markersize": 3.8,
+              "errorbar.capsize": 2.0, "axes.linewidth": 0.6, "grid.linewidth": 0.4, "legend.frameon": False,
+              "savefig.dpi": 300, "pdf.fonttype": 42, "ps.fonttype": 42, "axes.grid": True, "grid.alpha": 0.35,
+              "axes.spines.top": False, "axes.spines.right": False},
+    "screen": {"font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 10, "legend.fontsize": 9,
+               "xtick.labelsize": 9, "ytick.labelsize": 9, "lines.linewidth": 1.6, "lines.markersize": 5.5,
+               "errorbar.capsize": 3.0, "legend.frameon": False, "savefig.dpi": 150, "pdf.fonttype": 42,
+               "axes.grid": True, "grid.alpha": 0.35, "axes.spines.top": False, "axes.spines.right": False},
+}
+#: figure widths in inches: one paper column, and the full text width
+WIDTH = {"paper": (3.5, 7.0), "screen": (5.5, 11.0)}
+
+# Okabe-Ito (colour-blind safe) first, then tab20 for everything else
+_PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#D55E00", "#CC79A7", "#0072B2", "#F0E442", "#000000",
+            "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+            "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94"]
+#: codecs of the shipped scenarios, always in these colours (others: a stable hash of the name)
+_KNOWN = {"only_compression": "#0072B2", "mse": "#8c564b", "deep_feature": "#009E73", "NA1": "#56B4E9",
+          "NA2": "#E69F00", "NA3": "#D55E00", "kmeans": "#000000", "pca": "#7f7f7f", "label_refine": "#CC79A7",
+          "label_joint": "#9467bd", "task": "#2ca02c", "chan": "#a6761d", "wgan": "#bcbd22", "analog": "#d62728",
+          "original": "#555555"}
+_RATE_MARKERS = {4: "v", 6: "^", 8: "o", 10: "D", 12: "s", 16: "P"}
+_RATE_LINES = {4: ":", 6: "-.", 8: "-", 10: (0, (5, 1)), 12: "--", 16: (0, (1, 1))}
+
+
+def codec_colour(base: str) -> str:
+    if base in _KNOWN:
+        return _KNOWN[base]
+    head = base.split("-")[0]
+    if head in _KNOWN:
+        return _KNOWN[head]
+    return _PALETTE[zlib.crc32(base.encode()) % len(_PALETTE)]
+
+
+def rate_marker(bits: float | None) -> str:
+    return _RATE_MARKERS.get(int(bits), "X") if bits is not None and float(bits).is_integer() else "X"
+
+
+def rate_line(bits: float | None):
+    return _RATE_LINES.get(int(bits), "-") if bits is not None and float(bits).is_integer() else "-"
+
+
+@contextlib.contextmanager
+def style_context(style: str = "paper") -> Iterator[None]:
+    if style not in STYLES:
+        raise ValueError(f"figure style must be one of {sorted(STYLES)}, got {style!r}")
+    with mpl.rc_context(STYLES[style]):
+        yield
+
+
+def new_figure(width: float, height: float):
+    """A figure on its own Agg canvas (no pyplot, no global backend)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig

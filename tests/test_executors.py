@@ -15,6 +15,7 @@ SCENARIO = tiny_scenario("dask", seeds=[0, 1], train_limit=400, test_limit=300, 
                          bsc=[0.0, 0.05], bec=[0.1])
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_matches_local_executor(tmp_path, mnist_dir):
     from semcom.app.executors import DaskExecutor
 

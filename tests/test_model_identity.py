@@ -50,3 +50,12 @@ def test_checking_a_scenario_imports_neither_torch_nor_training_code():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_readme_parameter_reference_matches_the_declarations():
+    from semcom.app.reference import parameter_reference, readme_section
+
+    section = readme_section((REPO / "README.md").read_text())
+    assert section is not None, "README lacks the generated parameter section"
+    assert section == parameter_reference(), "README is stale: run python -m semcom.app.reference --update README.md"
+    assert "`ebn0_db`" in section and "`p_good_to_bad`" in section and "`deadline`" in section

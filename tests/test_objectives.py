@@ -85,6 +85,7 @@ def test_each_objective_trains_on_a_tiny_config(objective, extra):
     assert idx.shape == (5, 4)
 
 
+@pytest.mark.slow
 def test_resume_from_checkpoint_equals_uninterrupted_run(tmp_path):
     x, y = _images(64)
     extra = {"lambda_mse": 0.001, "bands": {"LL": 0.0025, "LH": 0.0035, "HL": 0.0035, "HH": 0.0035}}
@@ -101,6 +102,7 @@ def test_resume_from_checkpoint_equals_uninterrupted_run(tmp_path):
     assert full_hist["loss"] == resumed_hist["loss"]
 
 
+@pytest.mark.slow
 def test_bf16_precision_trains_in_bfloat16_and_keeps_float32_weights():
     x, y = _images(64)
     extra = {"lambda_mse": 0.001, "bands": {"LL": 0.0025, "LH": 0.0035, "HL": 0.0035, "HH": 0.0035},

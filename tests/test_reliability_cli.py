@@ -22,6 +22,8 @@ from semcom.models.store import ModelStore, file_sha256
 
 from helpers import run_cli, tiny_scenario
 
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses: CI runs them, `-m "not slow"` skips
+
 TINY = tiny_scenario("cli-tiny")
 
 BROKEN = TINY.replace("[classifier]\n", "[classifier]\nepochz = 3\n")

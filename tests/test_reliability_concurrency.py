@@ -20,6 +20,8 @@ from semcom.models.store import ModelStore, file_sha256
 
 from helpers import REPO, cli_env, semcom_command, tiny_scenario
 
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses: CI runs them, `-m "not slow"` skips
+
 SCENARIO = tiny_scenario("race", seeds=[0, 1, 2, 3], bsc=[0.0, 0.02, 0.05, 0.1], bec=[0.1, 0.3])
 N_POINTS = 1 * 6 * 4
 LOCKED = "another semcom process is writing this run"
@@ -55,7 +57,8 @@ def _check_complete(run_dir: Path) -> list[dict]:
     with open(run_dir / "per_class.csv", newline="") as f:
         assert len(list(csv.DictReader(f))) == 10 * (1 + N_POINTS)
     with np.load(run_dir / "examples.npz") as z:
-        assert "original" in z.files and all(z[k].shape[1:] == (784,) for k in z.files)
+        assert "original" in z.files and all(z[k].shape[1:] == (784,) for k in z.files if "#" not in k)
+        assert all(z[k].ndim == 1 for k in z.files if k.endswith("#pred"))  # the labels shown on the tiles
     assert not [p.name for p in run_dir.rglob("*.tmp")]
     return rows
 

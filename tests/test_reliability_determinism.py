@@ -22,6 +22,8 @@ from semcom.models.store import ModelStore, file_sha256
 
 from helpers import tiny_scenario
 
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses: CI runs them, `-m "not slow"` skips
+
 SCENARIO = tiny_scenario("determinism", seeds=[0, 3], train_limit=200, test_limit=100,
                          classifier="batch_size = 64", codec_train="batch_size = 32", bsc=[0.0, 0.05], bec=[0.2],
                          receiver='erasure_policy = "mode"', examples=3)

@@ -86,6 +86,7 @@ def _error_line(res) -> str:
 
 
 @pytest.mark.parametrize("where", ["under-a-file", "proc"])
+@pytest.mark.slow
 def test_unwritable_results_location_fails_before_any_work(tmp_path, mnist_dir, where):
     (tmp_path / "s.toml").write_text(TINY)
     if where == "under-a-file":
@@ -99,6 +100,7 @@ def test_unwritable_results_location_fails_before_any_work(tmp_path, mnist_dir, 
     assert not (tmp_path / "store").exists()  # nothing was trained, not even the classifier
 
 
+@pytest.mark.slow
 def test_output_dir_set_to_a_file_is_one_line(tmp_path, mnist_dir):
     (tmp_path / "out").write_text("x")
     (tmp_path / "s.toml").write_text(TINY.replace("[output]\n", f'[output]\ndir = "{tmp_path / "out"}"\n'))
@@ -177,6 +179,7 @@ def test_damaged_cards_are_one_store_error_naming_the_fix(stored_run, tmp_path, 
     assert "delete" in str(info.value) and "retrain" in str(info.value)
 
 
+@pytest.mark.slow
 def test_card_errors_reach_the_command_line_as_one_line(stored_run, tmp_path, mnist_dir):
     scenario, store, card_path = stored_run
     card = json.loads(card_path.read_text())
@@ -186,6 +189,7 @@ def test_card_errors_reach_the_command_line_as_one_line(stored_run, tmp_path, mn
     assert "symbol_prior" in _error_line(res)
 
 
+@pytest.mark.slow
 def test_long_library_errors_are_one_line_with_details_behind_verbose(stored_run, tmp_path, mnist_dir):
     """A legacy pickle that torch refuses: its many-line refusal becomes one line, details on request."""
     import pickle

@@ -328,6 +328,7 @@ def _expected_states(seed: int, n: int) -> list[dict]:
     return [torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.Linear(4, 2)).state_dict() for _ in range(n)]
 
 
+@pytest.mark.slow
 def test_two_processes_saving_one_spec_end_with_one_consistent_entry(tmp_path):
     """As the library saves (under store.lock): whatever the interleaving, the final entry
     is one writer's complete save: its card, its weights, matching hash, no temp files."""

@@ -15,6 +15,8 @@ from semcom.models.store import ModelStore
 
 from helpers import REPO, metrics_rows, tiny_scenario
 
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses: CI runs them, `-m "not slow"` skips
+
 SCENARIO = tiny_scenario("resume", seeds=[0, 1, 2, 3, 4], train_limit=600, test_limit=500, bits=6, device=None,
                          bsc=[0.0, 0.01, 0.02, 0.05, 0.1, 0.2], bec=[0.05, 0.1, 0.3, 0.5])
 

@@ -97,6 +97,7 @@ def test_cli_reports_one_line_error_and_exit_code(tmp_path):
     assert "Traceback" not in res.stderr
 
 
+@pytest.mark.slow
 def test_cli_missing_data_is_one_line(tmp_path, isolated_env):
     import os
 

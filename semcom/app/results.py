@@ -22,28 +22,20 @@ from semcom.models.store import atomic_write_bytes, atomic_write_text
 def ensure_writable_dir(path: Path, what: str = "results folder") -> None:
     """Fail early, in one line naming the path and the cause, where outputs cannot be written:
     checked before any data is loaded or any model trained, so nothing computed is lost.
-    Folders made for the check are removed again (a run that fails later leaves nothing)."""
+    Creates nothing: the nearest folder that exists is probed with a temporary file (so two
+    runs starting at once never race over folders made for the check)."""
     path = Path(path)
-    missing = []
-    for parent in [path, *path.parents]:
-        if parent.exists():
-            if not parent.is_dir():
-                raise SemcomError(f"{what} {path}: {parent} is a file, not a folder")
-            break
-        missing.append(parent)
+    existing = next((p for p in [path, *path.parents] if p.exists()), None)
+    if existing is None:
+        raise SemcomError(f"{what} {path}: no part of this path exists")
+    if not existing.is_dir():
+        raise SemcomError(f"{what} {path}: {existing} is a file, not a folder")
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-test-")
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".write-test-")
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise SemcomError(f"{what} {path}: cannot write there: {exc.strerror or exc}") from None
-    finally:
-        for folder in missing:  # deepest first
-            try:
-                folder.rmdir()
-            except OSError:
-                break
+        raise SemcomError(f"{what} {path}: cannot write there: {exc.strerror or exc} ({existing})") from None
 
 
 def new_run_id() -> str:

@@ -14,7 +14,6 @@ import math
 import time
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch

@@ -10,13 +10,12 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
-from semcom.errors import ModelStoreError, ScenarioError, SemcomError, TrainingDivergedError
+from semcom.errors import ModelStoreError, ScenarioError, TrainingDivergedError
 from semcom.app.runner import prepare_data, run_scenario
-from semcom.app.scenario import load_scenario, parse_scenario
+from semcom.app.scenario import load_scenario
 from semcom.models.store import ModelStore
 
 from helpers import run_cli, tiny_scenario

@@ -10,7 +10,6 @@ ModelStoreError; never the wrong weights.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil

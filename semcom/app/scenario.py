@@ -8,7 +8,6 @@ against the scenario file's folder.
 from __future__ import annotations
 
 import itertools
-import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -171,7 +170,7 @@ def _channel_points(entries: Any, file: str) -> list[ChannelPoint]:
         for combo in itertools.product(*grids):
             p = dict(zip(names, combo))
             try:
-                ch = channels.make(kind, **p)
+                channels.make(kind, **p)  # validates the parameters
             except channels.ChannelParameterError as exc:
                 msg = str(exc)
                 known = [f.name for f in fields(channels.KINDS[kind])]

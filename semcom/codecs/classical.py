@@ -44,11 +44,10 @@ import time
 import warnings
 from typing import Any
 
-import numpy as np
 import torch
 
 from semcom.bitstream import payload_bits
-from semcom.codecs.base import Codec, FittedCodec, SymbolFormat, format_for_bits
+from semcom.codecs.base import FittedCodec, SymbolFormat, format_for_bits
 
 PIXELS = 28 * 28
 IMAGE_SHAPE = (1, 28, 28)

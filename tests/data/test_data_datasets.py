@@ -465,7 +465,7 @@ def test_to_float_tensor():
 
 def test_data_module_imports_without_torch():
     code = (
-        "import sys; import semcom.data, semcom.data.datasets, semcom.data.idx; "
+        "import sys; import semcom.data, semcom.data.dataset, semcom.data.registry, semcom.data.verify, semcom.data.locate, semcom.data.idx; "
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     root = Path(__file__).resolve().parents[2]

@@ -20,7 +20,6 @@ calls :func:`adversarial_step` once per batch, with optimizers from :func:`make_
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 import torch

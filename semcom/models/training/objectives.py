@@ -22,7 +22,10 @@ fixed: every model trained so far keeps its key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 
 IMAGE_BAND = "image"

@@ -37,6 +37,8 @@ class CodecUnderTest:
     group: str | None = None  # the name results average training seeds by (default: name)
     train_seed: int | None = None
     base: str | None = None  # the codec entry's name before rate / seed expansion (default: group)
+    train_symbols: np.ndarray | None = None  # the training images' symbols: the joint entropy model's counts
+    n_train: int = 48000  # images the symbol prior was counted on (its smoothing weight)
 
 
 @dataclass
@@ -150,26 +152,72 @@ class CodecBench:
             examples[changed[shown]] = x_hat[shown]
         return preds, image_mse, examples
 
+    def _transport(self, bs):
+        """The entropy-coded transport of ``bs`` and the sent packets (built once per setting)."""
+        from semcom.entropy import EntropyModel, GroupedEntropyTransport
+
+        key = (bs.model, bs.group, bs.length_bits, bs.crc, bs.on_crc_failure)
+        cache = self.__dict__.setdefault("_transports", {})
+        if key not in cache:
+            if bs.model == "joint":
+                if self.cut.train_symbols is None:
+                    raise ValueError("the joint entropy model needs the training images' symbols")
+                model = EntropyModel.joint(self.cut.train_symbols, self.format.levels)
+            else:
+                if self.cut.prior is None:
+                    raise ValueError("entropy coding needs the codec's symbol prior (its model card)")
+                model = EntropyModel.factorized(self.cut.prior, self.cut.n_train)
+            transport = GroupedEntropyTransport(model, bs.group, bs.length_bits, bs.crc, bs.on_crc_failure)
+            cache[key] = (transport, *transport.pack(self.sent))
+        return cache[key]
+
+    def _send_entropy_coded(self, bs, channel, rng) -> tuple[np.ndarray, np.ndarray, dict]:
+        transport, packets, payload = self._transport(bs)
+        got = channel(packets.bits, rng)
+        valid = np.arange(packets.bits.shape[1])[None, :] < packets.lengths[:, None]
+        delivered = transport.receive(packets, got.bits, got.erased, len(self.sent))
+        indices = np.where(delivered.erased, self.receiver.fill[None, :], delivered.indices)
+        wrong = (~delivered.erased.any(axis=1)) & (delivered.indices != self.sent).any(axis=1)
+        total = int(packets.lengths.sum())
+        row = {"bits_per_digit": total / len(self.sent), "payload_bits_per_digit": payload / len(self.sent),
+               "bit_error_rate": int(((got.bits != packets.bits) & ~got.erased & valid).sum()) / max(total, 1),
+               "bit_erasure_rate": float((got.erased & valid).sum()) / max(total, 1),
+               "symbol_erasure_rate": float(delivered.erased.mean()),
+               "lost_group_ratio": delivered.lost_groups / max(len(packets.lengths), 1),
+               "undetected_digit_ratio": float(wrong.mean())}
+        return indices, delivered.erased, row
+
     def run(self, point: SweepPoint, n_examples: int = 0) -> PointResult:
         t0 = time.perf_counter()
         channel = point.channel.make()
         rng = np.random.default_rng(point_seed(point.seed, point.codec, point.setting))
         link_row: dict = {}
         latency = None
-        if point.link is None:
-            bits, erased, flips = transmit(self.packer, self.sent, channel, rng)
+        bs = point.bitstream
+        if bs is not None and bs.coding == "entropy":
+            if point.link is not None:
+                raise ValueError("entropy-coded bitstreams over the packet link are not supported yet")
+            indices, _, coding_row = self._send_entropy_coded(bs, channel, rng)
         else:
-            from semcom.netsim import simulate_link
+            if point.link is None:
+                bits, erased, flips = transmit(self.packer, self.sent, channel, rng)
+            else:
+                from semcom.netsim import simulate_link
 
-            sent_bits = self.packer.pack(self.sent)
-            outcome = simulate_link(sent_bits, channel, point.link.config(), rng)
-            bits, erased = outcome.bits, outcome.erased
-            flips = int(((bits != sent_bits) & ~erased).sum())
-            link_row = {"link": point.link.label, "link_deadline_s": float(point.link.config().deadline),
-                        **{f"link_{k}": v for k, v in outcome.to_row().items()}}
-            latency = outcome.latency.astype(np.float64)
-        got = self.receiver.receive(bits, erased)
-        preds, image_mse, examples = self._outcome(got.indices, n_examples)
+                sent_bits = self.packer.pack(self.sent)
+                outcome = simulate_link(sent_bits, channel, point.link.config(), rng)
+                bits, erased = outcome.bits, outcome.erased
+                flips = int(((bits != sent_bits) & ~erased).sum())
+                link_row = {"link": point.link.label, "link_deadline_s": float(point.link.config().deadline),
+                            **{f"link_{k}": v for k, v in outcome.to_row().items()}}
+                latency = outcome.latency.astype(np.float64)
+            got = self.receiver.receive(bits, erased)
+            indices = got.indices
+            coding_row = {"bits_per_digit": float(self.packer.n_bits), "payload_bits_per_digit": float(self.packer.n_bits),
+                          "bit_error_rate": flips / max(bits.size, 1),
+                          "bit_erasure_rate": float(erased.mean()) if erased.size else 0.0,
+                          "symbol_erasure_rate": float(got.symbol_erased.mean()) if got.symbol_erased.size else 0.0}
+        preds, image_mse, examples = self._outcome(indices, n_examples)
         self.last_predictions = preds
         row, cm = _metric_row(self.labels, preds, image_mse)
         varying = next(iter(point.channel.params), "")
@@ -178,17 +226,21 @@ class CodecBench:
             "codec": point.codec, "codec_group": self.cut.group or point.codec,
             "codec_base": self.cut.base or self.cut.group or point.codec,
             "train_seed": self.cut.train_seed if self.cut.train_seed is not None else "",
-            "objective": self.cut.objective, "bits_per_digit": float(self.packer.n_bits),
+            "objective": self.cut.objective, "bits_per_digit": coding_row["bits_per_digit"],
             "rate_bound_bits": self.format.nominal_bits, "dim": self.format.dim, "levels": self.format.levels,
             "payload_bits": self.packer.n_bits,
+            "coding": bs.coding if bs is not None else "fixed",
+            "bitstream": bs.label if bs is not None and bs.coding != "fixed" else "",
+            "payload_bits_per_digit": coding_row["payload_bits_per_digit"],
             "channel": point.setting, "channel_kind": point.channel.kind, "channel_label": point.channel.label,
             "param": varying,
             "param_value": float(point.channel.params[varying]) if varying else math.nan,
             "seed": point.seed, "n_images": len(self.labels), **row,
-            "bit_error_rate": flips / max(bits.size, 1),
-            "bit_erasure_rate": float(erased.mean()) if erased.size else 0.0,
-            "symbol_erasure_rate": float(got.symbol_erased.mean()) if got.symbol_erased.size else 0.0,
+            "bit_error_rate": coding_row["bit_error_rate"],
+            "bit_erasure_rate": coding_row["bit_erasure_rate"],
+            "symbol_erasure_rate": coding_row["symbol_erasure_rate"],
             "entropy_joint_bits": self.entropy_joint, "entropy_marginal_bits": self.entropy_marginal,
+            **{k: v for k, v in coding_row.items() if k in ("lost_group_ratio", "undetected_digit_ratio")},
             **link_row,
             "seconds": time.perf_counter() - t0,
         }

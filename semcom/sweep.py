@@ -76,6 +76,45 @@ class LinkPoint:
         return LinkConfig(**self.params)
 
 
+BITSTREAM_CODINGS = ("fixed", "entropy")
+
+
+@dataclass(frozen=True)
+class BitstreamPoint:
+    """How symbols become bits: ``fixed`` (dim x log2 L bits per digit, no framing) or
+    ``entropy`` (range-coded groups of digits in CRC-checked packets; see semcom.entropy)."""
+
+    coding: str = "fixed"
+    model: str = "factorized"
+    group: int = 32
+    length_bits: int = 8
+    crc: str = "crc16"
+    on_crc_failure: str = "drop"
+
+    def __post_init__(self) -> None:
+        from semcom.entropy import MODELS
+
+        if self.coding not in BITSTREAM_CODINGS:
+            raise ValueError(f"coding must be one of {BITSTREAM_CODINGS}, got {self.coding!r}")
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
+        if not isinstance(self.group, int) or self.group < 1:
+            raise ValueError(f"group must be an integer >= 1 (digits per packet), got {self.group!r}")
+        if not isinstance(self.length_bits, int) or not 1 <= self.length_bits <= 32:
+            raise ValueError(f"length_bits must be an integer in [1, 32], got {self.length_bits!r}")
+        if self.crc not in ("none", "crc8", "crc16", "crc32"):
+            raise ValueError(f"crc must be 'none', 'crc8', 'crc16' or 'crc32', got {self.crc!r}")
+        if self.on_crc_failure not in ("drop", "decode"):
+            raise ValueError(f"on_crc_failure must be 'drop' or 'decode', got {self.on_crc_failure!r}")
+
+    @property
+    def label(self) -> str:
+        if self.coding == "fixed":
+            return "fixed-length"
+        extra = "" if self.on_crc_failure == "drop" else ", decode on CRC failure"
+        return f"entropy ({self.model}, {self.group} digits/packet{extra})"
+
+
 def point_seed(seed: int, *labels: str) -> np.random.SeedSequence:
     """A seed for one sweep point that does not depend on the order points run in."""
     return np.random.SeedSequence([seed, *(zlib.crc32(s.encode()) for s in labels)])
@@ -87,11 +126,15 @@ class SweepPoint:
     channel: ChannelPoint
     seed: int
     link: LinkPoint | None = None
+    bitstream: BitstreamPoint | None = None  # None: fixed-length
 
     @property
     def setting(self) -> str:
-        """Channel (and link) label, as shown in tables and plots."""
-        return self.channel.label if self.link is None else f"{self.channel.label} {self.link.label}"
+        """Channel (and link, and bitstream) label, as shown in tables and plots."""
+        parts = [self.channel.label] + ([self.link.label] if self.link is not None else [])
+        if self.bitstream is not None and self.bitstream.coding != "fixed":
+            parts.append(self.bitstream.label)
+        return " ".join(parts)
 
     @property
     def point_id(self) -> str:
@@ -99,9 +142,10 @@ class SweepPoint:
 
 
 def sweep_points(codecs: list[str], channel_points: list[ChannelPoint], seeds: list[int],
-                 links: list[LinkPoint | None] | None = None) -> list[SweepPoint]:
-    """The product codecs x channels x links x seeds, in the canonical order of the results."""
-    return [SweepPoint(c, ch, s, lk) for c in codecs for ch in channel_points for lk in (links or [None])
-            for s in seeds]
+                 links: list[LinkPoint | None] | None = None,
+                 bitstreams: list[BitstreamPoint | None] | None = None) -> list[SweepPoint]:
+    """The product codecs x bitstreams x channels x links x seeds, in the canonical order of the results."""
+    return [SweepPoint(c, ch, s, lk, bs) for c in codecs for bs in (bitstreams or [None]) for ch in channel_points
+            for lk in (links or [None]) for s in seeds]
 
 

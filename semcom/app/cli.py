@@ -182,9 +182,10 @@ def check(scenario_file: Path) -> None:
     from semcom.app.scenario import load_scenario
 
     sc = load_scenario(scenario_file)
-    n_codecs, n_links = len(sc.codec_list), len(sc.links)
-    n = n_codecs * len(sc.channels) * n_links * len(sc.seeds)
-    links = f" x {n_links} link settings" if sc.links != [None] else ""
+    n_codecs, n_links, n_bits = len(sc.codec_list), len(sc.links), len(sc.bitstreams)
+    n = n_codecs * len(sc.channels) * n_links * n_bits * len(sc.seeds)
+    links = (f" x {n_links} link settings" if sc.links != [None] else "") + \
+        (f" x {n_bits} bitstream settings" if sc.bitstreams != [None] else "")
     click.echo(f"{scenario_file}: ok ({n_codecs} codecs x {len(sc.channels)} channel settings{links} x "
                f"{len(sc.seeds)} seeds = {n} points)")
 

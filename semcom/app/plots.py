@@ -96,9 +96,9 @@ def _base(row: dict) -> str:
 
 
 def _series(row: dict) -> str:
-    """The line a row belongs to: its codec (training seeds pooled), plus the link setting."""
-    link = row.get("link")
-    return f"{_group(row)} {link}" if isinstance(link, str) and link else _group(row)
+    """The line a row belongs to: its codec (training seeds pooled), plus the link and bitstream settings."""
+    parts = [_group(row)] + [row[k] for k in ("link", "bitstream") if isinstance(row.get(k), str) and row.get(k)]
+    return " ".join(parts)
 
 
 def _style(rows: list[dict]) -> dict:

@@ -121,8 +121,11 @@ def prepare_run(scenario: Scenario, *, data_path: str | Path | None = None, stor
         section = sections[name]
         prior = np.asarray(card["symbol_prior"]) if "symbol_prior" in card else None
         label = family_of(section.family).label(section)
+        joint = any(b is not None and b.coding == "entropy" and b.model == "joint" for b in scenario.bitstreams)
         codecs.append(CodecUnderTest(section.name, model, label, prior, card["key"], group=section.group,
-                                     train_seed=section.train.seed, base=section.base))
+                                     train_seed=section.train.seed, base=section.base,
+                                     train_symbols=_symbols(model, data.train_x) if joint else None,
+                                     n_train=len(data.train_x)))
         if family_of(section.family).trained:
             histories[name] = {"history": card.get("history", {})}
     return RunContext(dataset, data, test_images, test_labels, classifier, codecs, models, device, histories)
@@ -148,6 +151,13 @@ def train_models(scenario: Scenario, *, data_path: str | Path | None = None, sto
             for name, _, card, seconds in _obtain_models(scenario, data, store, device,
                                                           only if only is not None else sections,
                                                           retrain=retrain, progress=progress)]
+
+
+@torch.no_grad()
+def _symbols(codec, images: torch.Tensor, batch: int = 4096) -> np.ndarray:
+    """The codec's symbols for ``images`` (numbered 0..N-1 for the shared dither)."""
+    return torch.cat([codec.encode(images[i : i + batch], torch.arange(i, min(i + batch, len(images))))
+                      for i in range(0, len(images), batch)]).numpy()
 
 
 def run_id_for(scenario: Scenario, data_checksums: dict) -> str:
@@ -181,7 +191,8 @@ def run_scenario(
     run_id = run_id_for(scenario, ctx.dataset.checksums) + ("-" + new_run_id() if fresh else "")
     run_dir = root / scenario.name / run_id
     seeds = list(scenario.seeds)
-    points = sweep_points([c.name for c in ctx.codecs], scenario.channels, seeds, scenario.links)
+    points = sweep_points([c.name for c in ctx.codecs], scenario.channels, seeds, scenario.links,
+                          scenario.bitstreams)
     n_examples = scenario.output.examples
     with Journal(run_dir / "journal.jsonl") as journal:
         todo = pending_points(journal, points, ctx.codecs, run_dir)

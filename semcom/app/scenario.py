@@ -18,7 +18,7 @@ import channels
 from semcom.bitstream import ERASURE_POLICIES, MAPPINGS
 from semcom.config import ConfigError, build, check, non_negative, one_of
 from semcom.errors import ScenarioError
-from semcom.sweep import ChannelPoint, LinkPoint, channel_label
+from semcom.sweep import BitstreamPoint, ChannelPoint, LinkPoint, channel_label
 from semcom.models.specs import CodecConfig
 from semcom.models.training.config import ClassifierTrainConfig
 
@@ -34,6 +34,34 @@ class DatasetSection:
     split_seed: int = field(default=0, metadata=non_negative())
     train_limit: int = field(default=0, metadata=non_negative())
     test_limit: int = field(default=0, metadata=non_negative())
+
+
+def _bitstream_points(entry: Any, file: str) -> list[BitstreamPoint | None]:
+    """``[bitstream]`` is optional (fixed-length symbols); a list value sweeps it, e.g.
+    ``coding = ["fixed", "entropy"]`` compares the two on every channel setting."""
+    if entry is None:
+        return [None]
+    if not isinstance(entry, dict):
+        raise ScenarioError(file, "bitstream", f"expected a table, got {entry!r}")
+    known = [f.name for f in fields(BitstreamPoint)]
+    for name in entry:
+        if name not in known:
+            raise ScenarioError(file, f"bitstream.{name}", f"unknown key; expected one of: {', '.join(known)}")
+    names = list(entry)
+    grids = [entry[n] if isinstance(entry[n], list) else [entry[n]] for n in names]
+    points: list[BitstreamPoint | None] = []
+    for combo in itertools.product(*grids):
+        params = dict(zip(names, combo))
+        try:
+            point = BitstreamPoint(**params)
+        except (ValueError, TypeError) as exc:
+            bad = next((n for n in names if str(exc).startswith(n)), None)
+            raise ScenarioError(file, f"bitstream.{bad}" if bad else "bitstream", str(exc)) from None
+        if point.coding == "fixed":
+            point = BitstreamPoint()  # the entropy-coding settings do not apply
+        if point not in points:
+            points.append(point)
+    return points
 
 
 def _link_points(entry: Any, file: str) -> list[LinkPoint | None]:
@@ -119,6 +147,7 @@ class Scenario:
     links: list[LinkPoint | None]
     source: Path
     raw: dict
+    bitstreams: list[BitstreamPoint | None] = field(default_factory=lambda: [None])
 
     def __getattr__(self, name: str) -> Any:
         # only reached for names Scenario lacks; "body" itself must not recurse while an
@@ -143,6 +172,8 @@ class Scenario:
         d["channels"] = [{"kind": c.kind, "label": c.label, **c.params} for c in self.channels]
         if self.links != [None]:
             d["links"] = [{"label": lp.label, **lp.params} for lp in self.links if lp is not None]
+        if self.bitstreams != [None]:
+            d["bitstreams"] = [asdict(b) if b is not None else {"coding": "fixed"} for b in self.bitstreams]
         return d
 
 
@@ -191,13 +222,15 @@ def parse_scenario(data: dict, source: Path) -> Scenario:
     data = dict(data)
     channel_entries = data.pop("channels", None)
     link_entry = data.pop("link", None)
+    bitstream_entry = data.pop("bitstream", None)
     try:
         body = build(_ScenarioBody, data)
     except ConfigError as exc:
         detail = exc.detail
         if detail.startswith("unknown key; expected one of: ") and "." not in exc.key:
             # [[channels]] and [link] are parsed apart from the rest: name them too
-            valid = sorted({f.name for f in fields(_ScenarioBody) if not f.metadata.get("internal")} | {"channels", "link"})
+            valid = sorted({f.name for f in fields(_ScenarioBody) if not f.metadata.get("internal")}
+                           | {"channels", "link", "bitstream"})
             detail = f"unknown key; expected one of: {', '.join(valid)}"
         raise ScenarioError(file, exc.key, detail) from None
     if not body.codecs:
@@ -208,14 +241,19 @@ def parse_scenario(data: dict, source: Path) -> Scenario:
         raise ScenarioError(file, "codecs", f"codec name {dup!r} is used twice; names must be unique")
     points = _channel_points(channel_entries, file)
     links = _link_points(link_entry, file)
+    bitstreams = _bitstream_points(bitstream_entry, file)
+    if links != [None] and any(b is not None and b.coding == "entropy" for b in bitstreams):
+        raise ScenarioError(file, "bitstream.coding", "entropy-coded bitstreams over the packet link ([link]) are "
+                            "not supported yet; use coding = \"fixed\" or drop [link]")
     if body.receiver.mapping == "gray":
         odd = next((c for entry in body.codecs for c in entry.expand()
                     if c.symbol_format.levels & (c.symbol_format.levels - 1)), None)
         if odd is not None:
             raise ScenarioError(file, "receiver.mapping", f"gray mapping needs L a power of two; codec "
                                 f"{odd.name!r} has L={odd.symbol_format.levels}")
-    raw = {**data, "channels": channel_entries, **({"link": link_entry} if link_entry is not None else {})}
-    return Scenario(body=body, channels=points, links=links, source=source, raw=raw)
+    raw = {**data, "channels": channel_entries, **({"link": link_entry} if link_entry is not None else {}),
+           **({"bitstream": bitstream_entry} if bitstream_entry is not None else {})}
+    return Scenario(body=body, channels=points, links=links, source=source, raw=raw, bitstreams=bitstreams)
 
 
 def load_scenario(path: str | Path) -> Scenario:

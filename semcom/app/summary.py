@@ -24,8 +24,13 @@ def _group(r: dict) -> str:
 
 
 def _row_name(r: dict) -> str:
-    link = r.get("link")
-    return f"{_group(r)} {link}" if isinstance(link, str) and link else _group(r)
+    parts = [_group(r)] + [r[k] for k in ("link", "bitstream") if isinstance(r.get(k), str) and r.get(k)]
+    return " ".join(parts)
+
+
+def _column(r: dict) -> str:
+    label = r.get("channel_label")
+    return label if isinstance(label, str) and label else str(r["channel"])
 
 
 def _cell(stat, metric: str = "accuracy") -> str:
@@ -39,17 +44,18 @@ def _cell(stat, metric: str = "accuracy") -> str:
 def pivot(rows: list[dict]) -> tuple[list[str], list[list[str]], str]:
     """(header, body, spread note) of the codec x channel accuracy table."""
     coded = [r for r in rows if r["codec"] != "original"]
-    channels = list(dict.fromkeys(r["channel"] for r in coded))
+    channels = list(dict.fromkeys(_column(r) for r in coded))
     names = list(dict.fromkeys(_row_name(r) for r in coded))
     cells: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in coded:
-        cells[(_row_name(r), r["channel"])].append(r)
+        cells[(_row_name(r), _column(r))].append(r)
     clean = next((c for c in channels if c == "clean" or c.startswith("clean")), None)
     header = ["codec", "bits/digit"] + (["MSE, clean"] if clean else []) + [f"acc. % {c}" for c in channels]
+    sent = {name: float(np.mean([float(r["bits_per_digit"]) for r in coded if _row_name(r) == name]))
+            for name in names}
     body, stats = [], []
     for name in names:
-        first = next(r for r in coded if _row_name(r) == name)
-        line = [name, f"{float(first['bits_per_digit']):g}"]
+        line = [name, f"{sent[name]:.3g}"]
         if clean:
             sel = cells.get((name, clean))
             line.append(_cell(aggregate(sel, "mse"), "mse") if sel else "–")

@@ -219,7 +219,7 @@ def codec(name: str, *, bits: int = 8, pretrained: bool = True, train_seed: int 
 
     ``pretrained=True`` loads the stored model (seed 0 ships with the package; other
     seeds are in the repository's ``models/`` store) and never trains; ``False`` gives the
-    untrained architecture.
+    untrained architecture. A loaded codec carries its model card as ``codec.card``.
     """
     if name not in PAPER_CODECS:
         raise ValueError(f"unknown codec {name!r}; expected one of: {', '.join(PAPER_CODECS)}")
@@ -237,4 +237,6 @@ def codec(name: str, *, bits: int = 8, pretrained: bool = True, train_seed: int 
     if found is None:
         raise SemcomError(f"no stored model for {cfg.name} (training seed {train_seed}); train it with "
                           f"`semcom train scenarios/paper_table3.toml --only {cfg.name}-s{train_seed}`")
-    return found[0]
+    codec, card = found
+    codec.card = card  # its model card: training curve, validation metrics, the symbol prior the receiver uses
+    return codec

@@ -1,0 +1,22 @@
+"""The examples run as documented (CI runs them through this test)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_quickstart_runs_from_the_shipped_models(tmp_path, mnist_dir):
+    out = tmp_path / "q.png"
+    res = subprocess.run([sys.executable, str(REPO / "examples" / "quickstart.py"), "--data", str(mnist_dir),
+                          "--out", str(out)], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SEMCOM_STORE": str(tmp_path / "s")})
+    assert res.returncode == 0, res.stderr[-2000:]
+    lines = res.stdout.splitlines()
+    assert any(line.strip().startswith("Clean(): accuracy") for line in lines)
+    assert any("BSC(p=0.01): accuracy" in line for line in lines)
+    assert out.read_bytes()[:4] == b"\x89PNG"

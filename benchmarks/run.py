@@ -12,7 +12,8 @@ Sections (see benchmarks/README.md):
 (c) training throughput (images/s) of the Table 1 models at batch 64: MSE step, WGAN-GP step
     with the image critic and with the four Haar critics; variants channels_last, bfloat16
     autocast (the training option precision = "bf16") and torch.compile vs the plain float32
-    step; and evaluation decoding at batch 256 vs 4096 under no_grad vs inference_mode.
+    step; and evaluation decoding at batch 256 vs 4096 under no_grad vs inference_mode;
+(d) bitstream coding in digits/s: entropy coding (range coder, grouped packets) vs the fixed-length packer.
 
 Timing: time.perf_counter, warm-up runs first, median of the repeats. No timing is
 asserted anywhere; the numbers are reported, not checked.
@@ -42,6 +43,7 @@ from semcom.app.scenario import load_scenario  # noqa: E402
 
 from timing import default_data_dir, fmt_rate, host_kind, load_test_images, log, machine_info  # noqa: E402
 from suite_channels import section_channels  # noqa: E402
+from suite_coding import section_coding  # noqa: E402
 from suite_sweep import section_sweep  # noqa: E402
 from suite_training import MODELS, compile_worker, section_training  # noqa: E402
 
@@ -104,6 +106,17 @@ def report_lines(result: dict) -> list[str]:
             lines.append(f"(c) {dname} decode {d['n_images']} images vs batch 256/no_grad "
                          f"({d['cases']['256/no_grad']['images_per_s']:.0f} img/s): "
                          + "   ".join(f"{k} {v['ratio']:.2f}x" for k, v in d["cases"].items() if k != "256/no_grad"))
+    d = result.get("coding")
+    if d:
+        f = d["fixed"]
+        lines.append(f"(d) fixed-length packer: {f['encode']['digits_per_s']:,.0f} digits/s packed, "
+                     f"{f['decode']['digits_per_s']:,.0f} unpacked, 8 bits/digit (source entropy "
+                     f"{d['source_entropy_bits']:.3f})")
+        for key, e in d["entropy"].items():
+            lines.append(f"(d) entropy {key} digits/packet: {e['encode']['digits_per_s']:,.0f} digits/s encoded "
+                         f"({e['encode']['ratio_vs_fixed']:.3f}x the packer), {e['decode']['digits_per_s']:,.0f} "
+                         f"decoded ({e['decode']['ratio_vs_fixed']:.3f}x); {e['payload_bits_per_digit']:.3f} "
+                         f"bits/digit payload, {e['bits_per_digit_with_headers']:.3f} with headers")
     return lines
 
 
@@ -115,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", help="MNIST folder (default $SEMCOM_TEST_DATA or <repo>/../shared/data/mnist)")
     ap.add_argument("--store", help="model store: use the scenario's stored codec and classifier if found")
     ap.add_argument("--scenario", default=str(REPO / "scenarios" / "mnist_8bit.toml"))
-    ap.add_argument("--sections", default="abc", help="which sections to run, e.g. 'ab' (default abc)")
+    ap.add_argument("--sections", default="abcd", help="which sections to run, e.g. 'ab' (default abcd)")
     ap.add_argument("--images", type=int, default=0, help="override the number of test images (a, c decode)")
     ap.add_argument("--points", type=int, default=0, help="keep only the first N sweep points of each codec")
     ap.add_argument("--bits", type=int, default=0, help="override the number of bits in (b)")
@@ -157,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         result["channels"] = section_channels(args)
     if "c" in args.sections:
         result["training"] = section_training(args, images)
+    if "d" in args.sections:
+        result["coding"] = section_coding(args)
     result["seconds"] = time.perf_counter() - t_all
     result["machine"]["loadavg_at_end"] = list(os.getloadavg())
 

@@ -110,6 +110,31 @@ class EntropyModel:
         return self._indices(sym.reshape(n_digits, width))
 
 
+@dataclass(frozen=True)
+class FixedLengthModel:
+    """dim x log2 L bits per digit, packed into 32-bit words: the framing of entropy-coded
+    packets without the entropy coding (the fair baseline for a packet that a CRC guards)."""
+
+    dim: int
+    levels: int
+
+    @property
+    def _packer(self):
+        from semcom.bitstream import BitPacker
+
+        return BitPacker(self.dim, self.levels)
+
+    def encode(self, indices: np.ndarray) -> np.ndarray:
+        bits = self._packer.pack(np.asarray(indices, dtype=np.int64)).reshape(-1)
+        return _words_of_bits(np.concatenate([bits, np.zeros(-len(bits) % WORD_BITS, np.uint8)]))
+
+    def decode(self, words: np.ndarray, n_digits: int) -> np.ndarray:
+        bits = _bits_of_words(words)[: n_digits * self._packer.n_bits]
+        if len(bits) < n_digits * self._packer.n_bits:
+            raise ValueError("payload shorter than its digits")
+        return self._packer.unpack(bits.reshape(n_digits, -1)).indices
+
+
 def _bits_of_words(words: np.ndarray) -> np.ndarray:
     return np.unpackbits(np.asarray(words, dtype=">u4").view(np.uint8)).astype(np.uint8)
 
@@ -137,7 +162,7 @@ class Delivered:
 class GroupedEntropyTransport:
     """Digits -> entropy-coded packets of ``group`` digits -> channel -> digits (see the module docstring)."""
 
-    def __init__(self, model: EntropyModel, group: int = 32, length_bits: int = 8, crc: str = "crc16",
+    def __init__(self, model: "EntropyModel | FixedLengthModel", group: int = 32, length_bits: int = 8, crc: str = "crc16",
                  on_crc_failure: str = "drop") -> None:
         if group < 1:
             raise ValueError(f"group must be >= 1 digit, got {group}")

@@ -156,10 +156,14 @@ class CodecBench:
         """The entropy-coded transport of ``bs`` and the sent packets (built once per setting)."""
         from semcom.entropy import EntropyModel, GroupedEntropyTransport
 
-        key = (bs.model, bs.group, bs.length_bits, bs.crc, bs.on_crc_failure)
+        from semcom.entropy import FixedLengthModel
+
+        key = (bs.coding, bs.model, bs.group, bs.length_bits, bs.crc, bs.on_crc_failure)
         cache = self.__dict__.setdefault("_transports", {})
         if key not in cache:
-            if bs.model == "joint":
+            if bs.coding == "fixed_packets":
+                model = FixedLengthModel(self.format.dim, self.format.levels)
+            elif bs.model == "joint":
                 if self.cut.train_symbols is None:
                     raise ValueError("the joint entropy model needs the training images' symbols")
                 model = EntropyModel.joint(self.cut.train_symbols, self.format.levels)
@@ -194,9 +198,9 @@ class CodecBench:
         link_row: dict = {}
         latency = None
         bs = point.bitstream
-        if bs is not None and bs.coding == "entropy":
+        if bs is not None and bs.coding in ("entropy", "fixed_packets"):
             if point.link is not None:
-                raise ValueError("entropy-coded bitstreams over the packet link are not supported yet")
+                raise ValueError("grouped bitstreams over the packet link are not supported yet; use [link]")
             indices, _, coding_row = self._send_entropy_coded(bs, channel, rng)
         else:
             if point.link is None:

@@ -76,13 +76,14 @@ class LinkPoint:
         return LinkConfig(**self.params)
 
 
-BITSTREAM_CODINGS = ("fixed", "entropy")
+BITSTREAM_CODINGS = ("fixed", "fixed_packets", "entropy")
 
 
 @dataclass(frozen=True)
 class BitstreamPoint:
-    """How symbols become bits: ``fixed`` (dim x log2 L bits per digit, no framing) or
-    ``entropy`` (range-coded groups of digits in CRC-checked packets; see semcom.entropy)."""
+    """How symbols become bits: ``fixed`` (dim x log2 L bits per digit, no framing),
+    ``fixed_packets`` (the same bits, ``group`` digits per CRC-checked packet) or ``entropy``
+    (range-coded groups of digits in CRC-checked packets; see semcom.entropy)."""
 
     coding: str = "fixed"
     model: str = "factorized"
@@ -112,6 +113,8 @@ class BitstreamPoint:
         if self.coding == "fixed":
             return "fixed-length"
         extra = "" if self.on_crc_failure == "drop" else ", decode on CRC failure"
+        if self.coding == "fixed_packets":
+            return f"fixed-length ({self.group} digits/packet{extra})"
         return f"entropy ({self.model}, {self.group} digits/packet{extra})"
 
 

@@ -242,9 +242,10 @@ def parse_scenario(data: dict, source: Path) -> Scenario:
     points = _channel_points(channel_entries, file)
     links = _link_points(link_entry, file)
     bitstreams = _bitstream_points(bitstream_entry, file)
-    if links != [None] and any(b is not None and b.coding == "entropy" for b in bitstreams):
-        raise ScenarioError(file, "bitstream.coding", "entropy-coded bitstreams over the packet link ([link]) are "
-                            "not supported yet; use coding = \"fixed\" or drop [link]")
+    if links != [None] and any(b is not None and b.coding != "fixed" for b in bitstreams):
+        raise ScenarioError(file, "bitstream.coding", "grouped bitstreams over the packet link ([link]) are not "
+                            "supported yet ([link] packetizes fixed-length digits itself); use coding = \"fixed\" "
+                            "or drop [link]")
     if body.receiver.mapping == "gray":
         odd = next((c for entry in body.codecs for c in entry.expand()
                     if c.symbol_format.levels & (c.symbol_format.levels - 1)), None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,9 @@ def _bitstream_points(entry: Any, file: str) -> list[BitstreamPoint | None]:
             bad = next((n for n in names if str(exc).startswith(n)), None)
             raise ScenarioError(file, f"bitstream.{bad}" if bad else "bitstream", str(exc)) from None
         if point.coding == "fixed":
-            point = BitstreamPoint()  # the entropy-coding settings do not apply
+            point = BitstreamPoint()  # the packet and entropy-coding settings do not apply
+        elif point.coding == "fixed_packets":
+            point = replace(point, model="factorized")  # no probability model: one canonical point
         if point not in points:
             points.append(point)
     return points

@@ -38,8 +38,10 @@ Modelling assumptions (the contract of this module)
 - *Transmitter.* A single FIFO server: one packet at a time, each occupying the
   link for ``packet_bits / bit_rate`` s; its last bit reaches the receiver
   ``propagation_delay`` s after it has been sent. A packet (first attempt or
-  retransmission) whose deadline has already passed when the link would start
-  sending it is not sent. A packet's deadline is the latest deadline of its digits,
+  retransmission) that could no longer arrive by its deadline if the link started
+  sending it now (``now + packet_bits / bit_rate + propagation_delay > deadline``) is not
+  sent: under overload the sender drops hopeless packets instead of spending the link on
+  them. A packet's deadline is the latest deadline of its digits,
   ``generation of its last digit + deadline``.
 - *ARQ feedback.* The receiver answers every copy it receives: ACK if the CRC
   passes, NAK if it fails, nothing if the copy is lost. Feedback is sent
@@ -147,8 +149,8 @@ def _run_no_arq(ready, pdeadline, tser, prop) -> np.ndarray:
         for p in range(n):
             if ready[p] > env.now:
                 yield env.timeout(ready[p] - env.now)
-            if env.now >= pdeadline[p]:
-                continue  # too late: not sent
+            if env.now + tser[p] + prop > pdeadline[p]:
+                continue  # could not arrive in time: not sent
             start = env.now
             yield env.timeout(tser[p])
             arrival[p, 0] = start + tser[p] + prop
@@ -182,7 +184,7 @@ def _run_arq(ready, pdeadline, tser, rtt, status, cfg: LinkConfig, timeout: floa
         """NAK or timer expiry for attempt k of p: retransmit or give up."""
         if done[p] or latest[p] != k:
             return
-        if k + 1 < attempts and env.now < pdeadline[p]:
+        if k + 1 < attempts and env.now + tser[p] + prop <= pdeadline[p]:
             latest[p] = k + 1
             queue.put((p, k + 1))
         else:
@@ -197,8 +199,8 @@ def _run_arq(ready, pdeadline, tser, rtt, status, cfg: LinkConfig, timeout: floa
             if ready[p] > env.now:
                 yield env.timeout(ready[p] - env.now)
             yield window.get(1)
-            if env.now >= pdeadline[p]:
-                finish(p)  # expired while waiting for the window: never sent
+            if env.now + tser[p] + prop > pdeadline[p]:
+                finish(p)  # hopeless after waiting for the window: never sent
                 continue
             latest[p] = 0
             queue.put((p, 0))
@@ -208,8 +210,8 @@ def _run_arq(ready, pdeadline, tser, rtt, status, cfg: LinkConfig, timeout: floa
             p, k = yield queue.get()
             if done[p]:
                 continue  # ACKed meanwhile (late ACK of an earlier attempt)
-            if env.now >= pdeadline[p]:
-                finish(p)  # deadline passed: not (re)transmitted, give up
+            if env.now + tser[p] + prop > pdeadline[p]:
+                finish(p)  # could not arrive by its deadline: not (re)transmitted, give up
                 continue
             start = env.now
             # Feedback timing is fixed by the pre-drawn status; schedule it from the start.

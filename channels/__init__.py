@@ -1,4 +1,5 @@
-"""Bitstream channel models for semcom: clean, BSC, BEC, BPSK/AWGN, Gilbert-Elliott, packet loss.
+"""Bitstream channel models for semcom: clean, BSC, BEC, BPSK/AWGN, Gilbert-Elliott, packet loss,
+and a coded physical layer (CRC, LDPC/polar/convolutional code, QAM, AWGN/Rayleigh) from Sionna PHY.
 
 Every channel is a small frozen dataclass called as ``channel(bits, rng)``:
 ``bits`` is a {0,1} integer/bool array whose last axis is one unit's bit
@@ -17,6 +18,7 @@ from .cascade import Cascade
 from .gilbert_elliott import GilbertElliott
 from .memoryless import BinaryErasure, BinarySymmetric, Clean
 from .packet import PacketErasure
+from .phy import CodedLink
 from .registry import KINDS, make
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "Channel",
     "ChannelParameterError",
     "Clean",
+    "CodedLink",
     "GilbertElliott",
     "PacketErasure",
     "Received",

@@ -11,13 +11,14 @@ from .awgn import AWGN
 from .gilbert_elliott import GilbertElliott
 from .memoryless import BinaryErasure, BinarySymmetric, Clean
 from .packet import PacketErasure
+from .phy import CodedLink
 
 __all__ = ["KINDS", "make"]
 
 #: Config name -> channel class. Cascade is left out: it takes channels, not numbers.
 KINDS: dict[str, type[Channel]] = {
     cls.kind: cls
-    for cls in (Clean, BinarySymmetric, BinaryErasure, AWGN, GilbertElliott, PacketErasure)
+    for cls in (Clean, BinarySymmetric, BinaryErasure, AWGN, GilbertElliott, PacketErasure, CodedLink)
 }
 
 

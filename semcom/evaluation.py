@@ -194,7 +194,11 @@ class CodecBench:
     def run(self, point: SweepPoint, n_examples: int = 0) -> PointResult:
         t0 = time.perf_counter()
         channel = point.channel.make()
-        rng = np.random.default_rng(point_seed(point.seed, point.codec, point.setting))
+        coded = isinstance(channel, channels.CodedLink)
+        # a coded physical layer draws its noise per (setting, seed), the same for every codec (common
+        # random numbers): its error patterns are then computed once and shared (channels.phy)
+        seed_labels = (point.setting,) if coded else (point.codec, point.setting)
+        rng = np.random.default_rng(point_seed(point.seed, *seed_labels))
         link_row: dict = {}
         latency = None
         bs = point.bitstream
@@ -221,6 +225,14 @@ class CodecBench:
                           "bit_error_rate": flips / max(bits.size, 1),
                           "bit_erasure_rate": float(erased.mean()) if erased.size else 0.0,
                           "symbol_erasure_rate": float(got.symbol_erased.mean()) if got.symbol_erased.size else 0.0}
+            if coded:
+                d = channel.digits_per_codeword(self.packer.n_bits)
+                lost = erased.any(axis=1)
+                blocks = lost[: len(lost) // d * d].reshape(-1, d)
+                coding_row.update(
+                    block_error_rate=float(np.concatenate([blocks.all(axis=1), lost[len(lost) // d * d:][:1]]).mean()),
+                    channel_uses_per_digit=channel.channel_uses_per_digit(self.packer.n_bits),
+                    residual_bit_error_rate=flips / max(int((~erased).sum()), 1))
         preds, image_mse, examples = self._outcome(indices, n_examples)
         self.last_predictions = preds
         row, cm = _metric_row(self.labels, preds, image_mse)
@@ -244,7 +256,9 @@ class CodecBench:
             "bit_erasure_rate": coding_row["bit_erasure_rate"],
             "symbol_erasure_rate": coding_row["symbol_erasure_rate"],
             "entropy_joint_bits": self.entropy_joint, "entropy_marginal_bits": self.entropy_marginal,
-            **{k: v for k, v in coding_row.items() if k in ("lost_group_ratio", "undetected_digit_ratio")},
+            **{k: v for k, v in coding_row.items() if k in ("lost_group_ratio", "undetected_digit_ratio",
+                                                           "block_error_rate", "channel_uses_per_digit",
+                                                           "residual_bit_error_rate")},
             **link_row,
             "seconds": time.perf_counter() - t0,
         }

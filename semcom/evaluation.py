@@ -317,3 +317,66 @@ def evaluate(codec: Codec, classifier: torch.nn.Module, channel: "channels.Chann
         entropy_marginal_bits=r["entropy_marginal_bits"], n_images=r["n_images"], confusion=confusion,
         reconstructions=result.examples, latency=result.latency,
         link={k: v for k, v in r.items() if k.startswith("link_")})
+
+
+class AnalogBench:
+    """Sweep points of an analog (DeepJSCC-style) codec: its k complex symbols per digit cross the
+    channel setting's SNR and fading directly; no bits, no receiver policy.
+
+    The setting must be ``clean`` or ``coded`` (channels.CodedLink): the analog codec then sees
+    the same Es/N0 per channel symbol as the digital link's symbols, and its fading (one
+    coefficient per digit here, per codeword for the digital link), so schemes compare at equal
+    SNR and at the channel uses per digit that each reports.
+    """
+
+    def __init__(self, cut: CodecUnderTest, classifier: torch.nn.Module, images: torch.Tensor,
+                 labels: np.ndarray, **_ignored) -> None:
+        from semcom.codecs.analog import AnalogCodec
+
+        if not isinstance(cut.codec, AnalogCodec):
+            raise TypeError(f"AnalogBench needs an AnalogCodec, got {type(cut.codec).__name__}")
+        self.cut, self.classifier = cut, classifier.eval()
+        self.images, self.labels = images, labels
+        self.originals = images.reshape(len(images), -1).numpy()
+        with torch.no_grad():
+            self.sent = torch.cat([cut.codec.eval().transmit(images[i : i + 1024])
+                                   for i in range(0, len(images), 1024)])
+
+    def run(self, point: SweepPoint, n_examples: int = 0) -> PointResult:
+        from semcom.codecs.analog import apply_channel
+
+        t0 = time.perf_counter()
+        if point.link is not None or (point.bitstream is not None and point.bitstream.coding != "fixed"):
+            raise ValueError("an analog codec has no bitstream: it runs without [link] and [bitstream]")
+        channel = point.channel.make()
+        codec = self.cut.codec
+        seq = point_seed(point.seed, point.codec, point.setting)
+        g = torch.Generator().manual_seed(int(np.random.default_rng(seq).integers(2**62)))
+        if point.channel.kind == "clean":
+            received, snr = self.sent, math.inf
+        elif isinstance(channel, channels.CodedLink):
+            snr = channel.esn0_db
+            received = apply_channel(self.sent, snr, channel.fading, codec.config.csi, g)
+        else:
+            raise ValueError(f"an analog codec runs over 'clean' or 'coded' channel settings, not {point.channel.kind!r}")
+        with torch.no_grad():
+            x_hat = torch.cat([codec.receive(received[i : i + 256]) for i in range(0, len(received), 256)])
+        preds = classify(self.classifier, x_hat)
+        flat = x_hat.reshape(len(x_hat), -1).numpy()
+        row, cm = _metric_row(self.labels, preds, per_image_mse(self.originals, flat))
+        varying = next(iter(point.channel.params), "")
+        row = {"codec": point.codec, "codec_group": self.cut.group or point.codec,
+               "codec_base": self.cut.base or self.cut.group or point.codec,
+               "train_seed": self.cut.train_seed if self.cut.train_seed is not None else "",
+               "objective": self.cut.objective, "bits_per_digit": math.nan, "rate_bound_bits": math.nan,
+               "dim": codec.symbols, "levels": 0, "payload_bits": 0, "coding": "analog", "bitstream": "",
+               "payload_bits_per_digit": math.nan, "channel": point.setting, "channel_kind": point.channel.kind,
+               "channel_label": point.channel.label, "param": varying,
+               "param_value": float(point.channel.params[varying]) if varying else math.nan,
+               "seed": point.seed, "n_images": len(self.labels), **row, "bit_error_rate": math.nan,
+               "bit_erasure_rate": math.nan, "symbol_erasure_rate": math.nan, "entropy_joint_bits": math.nan,
+               "entropy_marginal_bits": math.nan, "channel_uses_per_digit": float(codec.symbols),
+               "esn0_db": snr, "seconds": time.perf_counter() - t0}
+        classes = [{"codec": point.codec, "channel": point.setting, "seed": point.seed, **r} for r in cm.per_class()]
+        return PointResult(row, classes, flat[:n_examples].astype(np.float32), None,
+                           np.asarray(preds[:n_examples], np.int64))

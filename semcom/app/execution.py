@@ -9,7 +9,8 @@ from semcom.app.executors import LocalExecutor
 from semcom.app.journal import Journal
 from semcom.app.results import save_array
 from semcom.errors import SemcomError
-from semcom.evaluation import CodecBench, CodecUnderTest
+from semcom.codecs.analog import AnalogCodec
+from semcom.evaluation import AnalogBench, CodecBench, CodecUnderTest
 from semcom.progress import Progress, log
 from semcom.sweep import SweepPoint
 
@@ -57,7 +58,8 @@ def compute_points(todo: list[SweepPoint], journal: Journal, run_dir: Path, make
 def bench_factory(codecs: list[CodecUnderTest], classifier, images, labels, *, erasure_policy: str, mapping: str):
     by_name = {c.name: c for c in codecs}
 
-    def make_bench(name: str) -> CodecBench:
-        return CodecBench(by_name[name], classifier, images, labels, erasure_policy=erasure_policy, mapping=mapping)
+    def make_bench(name: str) -> CodecBench | AnalogBench:
+        bench = AnalogBench if isinstance(by_name[name].codec, AnalogCodec) else CodecBench
+        return bench(by_name[name], classifier, images, labels, erasure_policy=erasure_policy, mapping=mapping)
 
     return make_bench

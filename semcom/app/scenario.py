@@ -248,9 +248,18 @@ def parse_scenario(data: dict, source: Path) -> Scenario:
         raise ScenarioError(file, "bitstream.coding", "grouped bitstreams over the packet link ([link]) are not "
                             "supported yet ([link] packetizes fixed-length digits itself); use coding = \"fixed\" "
                             "or drop [link]")
+    analog = [c.name for entry in body.codecs for c in entry.expand() if c.family == "analog"]
+    if analog:
+        bad = next((p for p in points if p.kind not in ("clean", "coded")), None)
+        if bad is not None:
+            raise ScenarioError(file, "channels", f"analog codec {analog[0]!r} needs 'clean' or 'coded' channel "
+                                f"settings (it sends channel symbols, not bits), got {bad.kind!r}")
+        if links != [None] or bitstreams != [None]:
+            raise ScenarioError(file, "link" if links != [None] else "bitstream",
+                                f"analog codec {analog[0]!r} has no bitstream: it runs without [link] and [bitstream]")
     if body.receiver.mapping == "gray":
         odd = next((c for entry in body.codecs for c in entry.expand()
-                    if c.symbol_format.levels & (c.symbol_format.levels - 1)), None)
+                    if c.symbol_format is not None and c.symbol_format.levels & (c.symbol_format.levels - 1)), None)
         if odd is not None:
             raise ScenarioError(file, "receiver.mapping", f"gray mapping needs L a power of two; codec "
                                 f"{odd.name!r} has L={odd.symbol_format.levels}")

@@ -17,8 +17,10 @@ def _fc(n_in: int, n_out: int) -> list[nn.Module]:
 class Encoder(nn.Module):
     """784 -> 512 -> 256 -> 128 -> 128 -> dim, FC+BN+leaky ReLU, last FC+BN+Tanh."""
 
-    def __init__(self, dim: int, width: int = 128) -> None:
+    def __init__(self, dim: int, width: int = 128, final: nn.Module | None = None) -> None:
+        """``final`` replaces the closing BN + Tanh (the analog codec ends in a power normalization)."""
         super().__init__()
+        tail = [nn.BatchNorm1d(dim), nn.Tanh()] if final is None else [final]
         self.net = nn.Sequential(
             nn.Flatten(),
             *_fc(784, 4 * width),
@@ -26,8 +28,7 @@ class Encoder(nn.Module):
             *_fc(2 * width, width),
             *_fc(width, width),
             nn.Linear(width, dim),
-            nn.BatchNorm1d(dim),
-            nn.Tanh(),
+            *tail,
         )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

@@ -81,6 +81,15 @@ class CodecFamily(ABC):
         """What the results' ``objective`` column says for this codec."""
         return self.name
 
+    #: whether the codec emits discrete symbols (a bitstream); the analog family does not
+    digital: ClassVar[bool] = True
+
+    def validate(self, codec, ctx: "MakeContext") -> dict:
+        """Validation metrics for the model card."""
+        from semcom.models.training.codec import evaluate_codec
+
+        return evaluate_codec(codec, ctx.val_x, ctx.val_y, ctx.classifier)
+
 
 FAMILIES: dict[str, CodecFamily] = {}
 
@@ -283,3 +292,60 @@ class LabelJoint(LabelRefine):
     name = "label_joint"
     description = "label and refinement as one message (2**bits // 10 codewords per class)"
     packing = "joint"
+
+
+# ---------------------------------------------------------------------------------------- analog
+
+@register_family
+class Analog(CodecFamily):
+    name = "analog"
+    description = "DeepJSCC-style: the image mapped straight to dim complex channel symbols (no bitstream)"
+    takes_dim = True
+    trained = True
+    digital = False
+
+    def check(self, bits, dim, levels):
+        if bits is not None:
+            raise ValueError("the analog codec takes dim (complex channel symbols per digit), not bits")
+
+    def symbol_format(self, cfg):
+        return None
+
+    def needs_classifier(self, cfg):
+        return cfg.loss_weights().needs_classifier
+
+    def arch(self, cfg):
+        from semcom.codecs.analog import AnalogCodecConfig
+
+        return AnalogCodecConfig(cfg.dim, cfg.width, cfg.train_snr_db, cfg.train_snr_spread_db, cfg.fading, cfg.csi)
+
+    def spec(self, cfg, data_identity, classifier_key):
+        weights = cfg.loss_weights()
+        spec = {"kind": "codec", "family": "analog", "objective": cfg.objective, "arch": self.arch(cfg).to_dict(),
+                "train": cfg.train_config("auto", 0).identity(), "data": data_identity}
+        if weights.lambda_feature is not None or weights.lambda_ce is not None:
+            spec["classifier"] = classifier_key
+        return spec
+
+    def empty(self, spec):
+        from semcom.codecs.analog import AnalogCodec, AnalogCodecConfig
+
+        return AnalogCodec(AnalogCodecConfig(**spec["arch"]))
+
+    def make(self, cfg, ctx):
+        from semcom.models.training.analog import train_analog
+
+        if ctx.progress:
+            log(f"codec {cfg.name}: no stored model for this configuration; training ({cfg.train.epochs} epochs, "
+                f"{cfg.dim} complex symbols/digit at {cfg.train_snr_db:g} dB over {cfg.fading})")
+        return train_analog(self.arch(cfg), cfg.train_config(ctx.device, 0), cfg.loss_weights(), ctx.train_x,
+                            ctx.val_x, ctx.val_y, ctx.classifier, train_y=ctx.train_y, progress=ctx.progress,
+                            label=f"codec {cfg.name}")
+
+    def validate(self, codec, ctx):
+        from semcom.models.training.analog import evaluate_analog
+
+        return evaluate_analog(codec, ctx.val_x, ctx.val_y, ctx.classifier, codec.config.train_snr_db)
+
+    def label(self, cfg):
+        return f"analog {cfg.objective}"

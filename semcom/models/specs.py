@@ -65,6 +65,11 @@ class CodecConfig:
     fit_iterations: int = field(default=30, metadata=positive())
     train_seeds: list[int] | None = field(default=None, metadata={
         **check(lambda v: v >= 0, "an integer >= 0"), "each": True})
+    # the analog family (no bitstream): dim = complex channel symbols per digit, trained over this channel
+    train_snr_db: float = 10.0
+    train_snr_spread_db: float = field(default=0.0, metadata=check(lambda v: v >= 0, "a number >= 0"))
+    fading: str = field(default="awgn", metadata=one_of("awgn", "rayleigh"))
+    csi: bool = True
     note: str | None = None  # why the settings are what they are: copied into the model card
     train: TrainConfig = field(default_factory=TrainConfig)
     #: the codec's name before its training seed was appended (set by :meth:`expand`)
@@ -126,7 +131,8 @@ class CodecConfig:
         return self.train.seed
 
     @property
-    def symbol_format(self) -> SymbolFormat:
+    def symbol_format(self) -> SymbolFormat | None:
+        """What the codec emits per digit (None for the analog family: no symbols, no bitstream)."""
         from semcom.models.families import FAMILIES
 
         return FAMILIES[self.family].symbol_format(self)

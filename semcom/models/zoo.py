@@ -28,7 +28,6 @@ from semcom.models.families import MakeContext, family_of
 from semcom.models.specs import CodecConfig
 from semcom.models.store import ModelStore, StoredModel
 from semcom.models.training.classifier import ClassifierTrainConfig, evaluate_classifier, train_classifier
-from semcom.models.training.codec import evaluate_codec
 from semcom.progress import log
 
 
@@ -81,10 +80,13 @@ def stored_codec(config: CodecConfig, data: TrainingData, classifier_key: str,
     loaded = store.load_state(spec)
     if loaded is None:
         return None
-    codec = family_of(config.family).empty(spec)
+    family = family_of(config.family)
+    codec = family.empty(spec)
     _load(codec, *loaded)
     key = loaded[1]["key"]
     prior = loaded[1].get("symbol_prior")
+    if not family.digital:
+        return codec.eval(), loaded[1]
     if prior is None:
         raise ModelStoreError(f"model {key}: card lacks the symbol prior the receiver needs; "
                               f"delete {key}.json to retrain")
@@ -133,13 +135,14 @@ def obtain_codec(config: CodecConfig, data: TrainingData, classifier: DigitClass
         checkpoint = store.checkpoint_path(spec)
         ctx = MakeContext(data.train_x, data.train_y, data.val_x, data.val_y, classifier, device, checkpoint,
                           progress)
-        codec, history = family_of(config.family).make(config, ctx)
+        family = family_of(config.family)
+        codec, history = family.make(config, ctx)
         checkpoint.unlink(missing_ok=True)
-        metrics = evaluate_codec(codec, data.val_x, data.val_y, classifier)
-        prior = symbol_prior(codec, data.train_x)
+        metrics = family.validate(codec, ctx)
+        extra = {"symbol_prior": symbol_prior(codec, data.train_x).tolist()} if family.digital else {}
         stored = store.save(spec, codec.state_dict(), {
             "history": history, "metrics": {f"val_{k}": v for k, v in metrics.items()},
-            "symbol_prior": prior.tolist(), "seed": config.train.seed, "name": config.name,
+            **extra, "seed": config.train.seed, "name": config.name,
             **({"note": config.note} if config.note else {})})
         if progress:
             log(f"codec {config.name}: stored as {stored.key} (val MSE {metrics['mse']:.4f}, "

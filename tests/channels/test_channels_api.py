@@ -201,6 +201,7 @@ MAKE_ARGS = {
     "awgn": {"ebn0_db": 4.0},
     "gilbert_elliott": {"p_good_to_bad": 0.01, "p_bad_to_good": 0.1},
     "packet_erasure": {"loss": 0.1, "packet_bits": 16},
+    "coded": {"snr_db": 2.0, "code": "none", "k": 64, "n": 64, "crc": "none"},
 }
 
 
@@ -219,7 +220,7 @@ def test_make_constructs_and_round_trips(kind):
 
 
 def test_make_unknown_kind_lists_known_kinds():
-    with pytest.raises(ChannelParameterError, match="unknown channel kind 'rayleigh'; known kinds: awgn, bec, bsc, clean, gilbert_elliott, packet_erasure"):
+    with pytest.raises(ChannelParameterError, match="unknown channel kind 'rayleigh'; known kinds: awgn, bec, bsc, clean, coded, gilbert_elliott, packet_erasure"):
         channels.make("rayleigh")
     with pytest.raises(ChannelParameterError, match="unknown channel kind 3"):
         channels.make(3)

@@ -51,6 +51,10 @@ class PointResult:
     labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # true labels (original point)
 
 
+def _number(value) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+
+
 def _metric_row(labels: np.ndarray, preds: np.ndarray, image_mse: np.ndarray | None) -> tuple[dict, ConfusionMatrix]:
     cm = ConfusionMatrix.from_labels(labels, preds)
     row = {"accuracy": cm.accuracy, "macro_f1": cm.macro_f1()}
@@ -236,7 +240,7 @@ class CodecBench:
         preds, image_mse, examples = self._outcome(indices, n_examples)
         self.last_predictions = preds
         row, cm = _metric_row(self.labels, preds, image_mse)
-        varying = next(iter(point.channel.params), "")
+        varying = point.channel.axis_param
         row = {
             # the rate is what crosses the channel; dim*log2(L) (eq. 1) is the bound it meets
             "codec": point.codec, "codec_group": self.cut.group or point.codec,
@@ -249,8 +253,9 @@ class CodecBench:
             "bitstream": bs.label if bs is not None and bs.coding != "fixed" else "",
             "payload_bits_per_digit": coding_row["payload_bits_per_digit"],
             "channel": point.setting, "channel_kind": point.channel.kind, "channel_label": point.channel.label,
+            "channel_group": point.channel.group or point.channel.kind,
             "param": varying,
-            "param_value": float(point.channel.params[varying]) if varying else math.nan,
+            "param_value": _number(point.channel.params.get(varying)),
             "seed": point.seed, "n_images": len(self.labels), **row,
             "bit_error_rate": coding_row["bit_error_rate"],
             "bit_erasure_rate": coding_row["bit_erasure_rate"],
@@ -364,15 +369,16 @@ class AnalogBench:
         preds = classify(self.classifier, x_hat)
         flat = x_hat.reshape(len(x_hat), -1).numpy()
         row, cm = _metric_row(self.labels, preds, per_image_mse(self.originals, flat))
-        varying = next(iter(point.channel.params), "")
+        varying = point.channel.axis_param
         row = {"codec": point.codec, "codec_group": self.cut.group or point.codec,
                "codec_base": self.cut.base or self.cut.group or point.codec,
                "train_seed": self.cut.train_seed if self.cut.train_seed is not None else "",
                "objective": self.cut.objective, "bits_per_digit": math.nan, "rate_bound_bits": math.nan,
                "dim": codec.symbols, "levels": 0, "payload_bits": 0, "coding": "analog", "bitstream": "",
                "payload_bits_per_digit": math.nan, "channel": point.setting, "channel_kind": point.channel.kind,
-               "channel_label": point.channel.label, "param": varying,
-               "param_value": float(point.channel.params[varying]) if varying else math.nan,
+               "channel_label": point.channel.label, "channel_group": point.channel.group or point.channel.kind,
+               "param": varying,
+               "param_value": _number(point.channel.params.get(varying)),
                "seed": point.seed, "n_images": len(self.labels), **row, "bit_error_rate": math.nan,
                "bit_erasure_rate": math.nan, "symbol_erasure_rate": math.nan, "entropy_joint_bits": math.nan,
                "entropy_marginal_bits": math.nan, "channel_uses_per_digit": float(codec.symbols),

@@ -18,10 +18,10 @@ import channels
 
 #: short names of channel parameters in labels ("BSC p=0.01", "AWGN Eb/N0=4 dB")
 _SHORT = {"epsilon": "ε", "ebn0_db": "Eb/N0", "code_rate": "R", "p_good_to_bad": "p_GB", "p_bad_to_good": "p_BG",
-          "error_good": "e_G", "error_bad": "e_B", "packet_bits": "bits/packet"}
-_UNITS = {"ebn0_db": " dB"}
+          "error_good": "e_G", "error_bad": "e_B", "packet_bits": "bits/packet", "snr_db": "SNR"}
+_UNITS = {"ebn0_db": " dB", "snr_db": " dB"}
 _KIND_NAMES = {"clean": "clean", "bsc": "BSC", "bec": "BEC", "awgn": "AWGN", "gilbert_elliott": "GE",
-               "packet_erasure": "packet loss"}
+               "packet_erasure": "packet loss", "coded": "coded"}
 
 
 def channel_label(kind: str, params: dict[str, Any]) -> str:
@@ -50,6 +50,12 @@ class ChannelPoint:
     params: dict[str, Any]
     label: str
     instance: channels.Channel | None = field(default=None, compare=False, repr=False)
+    axis: str | None = None  # the parameter its sweep varies (the x of its figures); default the first
+    group: str | None = None  # the settings sharing a figure panel: the label without the axis parameter
+
+    @property
+    def axis_param(self) -> str:
+        return self.axis if self.axis is not None else next(iter(self.params), "")
 
     @classmethod
     def of(cls, channel: channels.Channel) -> "ChannelPoint":

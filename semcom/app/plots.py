@@ -126,25 +126,31 @@ def _legend_below(fig, axes, ncol: int | None = None) -> None:
 
 # ------------------------------------------------------------------ figures
 
+def _panel(row: dict) -> str:
+    g = row.get("channel_group")
+    return g if isinstance(g, str) and g else str(row["channel_kind"])
+
+
 def metric_vs_channel(rows: list[dict], metric: str, out_dir: Path, formats: list[str], stem: str,
                       style: str = "paper") -> list[Path]:
-    """One panel per channel kind whose parameter takes several values; a line per codec."""
+    """One panel per group of channel settings whose swept parameter takes several values
+    (a channel kind, and the values of its other parameters); a line per codec."""
     coded = [r for r in rows if r["codec"] != "original"]
-    kinds = [k for k in dict.fromkeys(r["channel_kind"] for r in coded)
-             if k != "clean" and len({float(r["param_value"]) for r in coded if r["channel_kind"] == k}) > 1]
-    if not kinds:
+    panels = [g for g in dict.fromkeys(_panel(r) for r in coded if r["channel_kind"] != "clean")
+              if len({float(r["param_value"]) for r in coded if _panel(r) == g}) > 1]
+    if not panels:
         return []
     series = list(dict.fromkeys(_series(r) for r in coded))
     original = [float(r["accuracy"]) for r in rows if r["codec"] == "original"]
     scale = _scale(metric)
     with style_context(style):
         col, full = WIDTH[style]
-        fig = new_figure(min(full, col * 0.95 * len(kinds)) if len(kinds) > 1 else col, col * 0.8)
-        axes = fig.subplots(1, len(kinds), squeeze=False)[0]
+        fig = new_figure(min(full, col * 0.95 * len(panels)) if len(panels) > 1 else col, col * 0.8)
+        axes = fig.subplots(1, len(panels), squeeze=False)[0]
         stats_all = []
-        for ax, kind in zip(axes, kinds):
-            sel = [r for r in coded if r["channel_kind"] == kind]
-            param = sel[0]["param"]
+        for ax, panel in zip(axes, panels):
+            sel = [r for r in coded if _panel(r) == panel]
+            kind, param = sel[0]["channel_kind"], sel[0]["param"]
             for name in series:
                 mine = [r for r in sel if _series(r) == name]
                 if not mine:
@@ -165,6 +171,8 @@ def metric_vs_channel(rows: list[dict], metric: str, out_dir: Path, formats: lis
             if param in _LOG_PARAMS and all(float(r["param_value"]) > 0 for r in sel):
                 ax.set_xscale("log")
             ax.set_xlabel(parameter_axis_label(kind, param))
+            if len(panels) > 1 or panel != kind:
+                ax.set_title(panel, fontsize="small")
         axes[0].set_ylabel(METRIC_AXIS[metric])
         _legend_below(fig, axes)
         fig.suptitle(f"dotted: clean channel; {_bars_caption(stats_all)}", fontsize="small", y=1.0)

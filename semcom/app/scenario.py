@@ -183,6 +183,7 @@ def _channel_points(entries: Any, file: str) -> list[ChannelPoint]:
     if not isinstance(entries, list) or not entries:
         raise ScenarioError(file, "channels", "expected a non-empty array of tables ([[channels]] entries)")
     points: list[ChannelPoint] = []
+    raw: list[tuple[str, dict, str | None]] = []
     for i, entry in enumerate(entries):
         key = f"channels[{i}]"
         if not isinstance(entry, dict):
@@ -200,6 +201,7 @@ def _channel_points(entries: Any, file: str) -> list[ChannelPoint]:
             if not values:
                 raise ScenarioError(file, f"{key}.{name}", "empty list; expected at least one value")
             grids.append(values)
+        axis = next((n for n in names if isinstance(params[n], list)), names[0] if names else None)
         for combo in itertools.product(*grids):
             p = dict(zip(names, combo))
             try:
@@ -211,7 +213,16 @@ def _channel_points(entries: Any, file: str) -> list[ChannelPoint]:
                 raise ScenarioError(file, f"{key}.{bad}" if bad else key, str(exc)) from None
             except TypeError as exc:
                 raise ScenarioError(file, key, str(exc)) from None
-            points.append(ChannelPoint(kind, p, channel_label(kind, p)))
+            raw.append((kind, p, axis))
+    for kind in dict.fromkeys(k for k, _, _ in raw):
+        mine = [(p, axis) for k, p, axis in raw if k == kind]
+        # a label shows the parameters that tell this kind's settings apart (all of them for a lone setting)
+        keys = list(dict.fromkeys(n for p, _ in mine for n in p))
+        shown = keys if len(mine) == 1 else [n for n in keys if len({repr(p.get(n)) for p, _ in mine}) > 1]
+        for p, axis in mine:
+            label = channel_label(kind, {n: p[n] for n in shown if n in p})
+            group = channel_label(kind, {n: p[n] for n in shown if n in p and n != axis})
+            points.append(ChannelPoint(kind, p, label, axis=axis, group=group))
     labels = [p.label for p in points]
     dup = next((lab for lab in labels if labels.count(lab) > 1), None)
     if dup:

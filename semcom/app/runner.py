@@ -121,10 +121,10 @@ def prepare_run(scenario: Scenario, *, data_path: str | Path | None = None, stor
         section = sections[name]
         prior = np.asarray(card["symbol_prior"]) if "symbol_prior" in card else None
         label = family_of(section.family).label(section)
-        joint = any(b is not None and b.coding == "entropy" and b.model == "joint" for b in scenario.bitstreams)
+        digital = family_of(section.family).digital  # the training symbols feed joint entropy models
         codecs.append(CodecUnderTest(section.name, model, label, prior, card["key"], group=section.group,
                                      train_seed=section.train.seed, base=section.base,
-                                     train_symbols=_symbols(model, data.train_x) if joint else None,
+                                     train_symbols=_symbols(model, data.train_x) if digital else None,
                                      n_train=len(data.train_x)))
         if family_of(section.family).trained:
             histories[name] = {"history": card.get("history", {})}

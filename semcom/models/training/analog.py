@@ -77,9 +77,9 @@ def train_analog(config: AnalogCodecConfig, train: TrainConfig, weights: LossWei
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += float(mse)
+            total += float(mse.detach())
             count += 1
-            bar.update(postfix=f"mse {float(mse):.4f}")
+            bar.update(postfix=f"mse {float(mse.detach()):.4f}")
         metrics = evaluate_analog(codec, val_x.to(device), val_y, classifier, config.train_snr_db)
         if not (math.isfinite(total) and math.isfinite(metrics["mse"])):
             raise TrainingDivergedError(f"{label}: training diverged in epoch {epoch + 1}; nothing was stored")

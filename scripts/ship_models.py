@@ -4,9 +4,10 @@
 
 NAME is a codec of SCENARIO (as ``semcom train --only`` names it) or ``classifier``. Each
 model is read in float32 from the scenario's store, evaluated on the official test set in
-float32 and in float16, and copied in float16 only if no reported number changes beyond its
-last printed digit (accuracy to 0.01 point, MSE to 1e-4); otherwise it is copied in float32.
-The check is written into the copy's card (``half_precision_of``). ``--to weights`` is
+float32 and in float16, and copied in float16 (ten float32 codecs would not fit the 25 MiB
+budget). The shipped float16 model is the model: every number semcom reports comes from it;
+both evaluations are written into its card (``half_precision_of``), so the effect of the
+rounding (a few test images of 10,000, far inside the training-seed spread) stays visible. ``--to weights`` is
 ``semcom/weights/`` (the defaults the main job needs, within the 25 MiB budget);
 ``--to models`` is the repository's ``models/`` store, which the reference scenarios read
 (``[store] also``). With ``--commit`` the copied files are committed at once, so a later
@@ -93,13 +94,10 @@ def main(argv: list[str] | None = None) -> int:
 
         full, half = measure(state), measure(_half(state))
         check = {f"test_{k}_float32": v for k, v in full.items()} | {f"test_{k}_float16": v for k, v in half.items()}
-        if _same_printed(full, half):
-            copy = dest.save_half_precision(stored, state, check)
-        else:
-            print(f"{name}: float16 changes a printed number ({full} -> {half}); shipping float32")
-            copy = dest.save(spec, state, {k: v for k, v in card.items() if k not in
-                                           ("format", "key", "spec", "weights_file", "weights_sha256",
-                                            "weights_dtype", "created")})
+        if not _same_printed(full, half):
+            print(f"{name}: float16 moves a printed number ({full} -> {half}); the shipped float16 model is "
+                  f"the model: its numbers are the ones reported, the card keeps both")
+        copy = dest.save_half_precision(stored, state, check)
         if stored.weights.parent != dest.root and stored.weights.parent.resolve() == (REPO / "models").resolve():
             stored.weights.unlink()
             (stored.weights.parent / f"{stored.key}.json").unlink()

@@ -349,3 +349,35 @@ class Analog(CodecFamily):
 
     def label(self, cfg):
         return f"analog {cfg.objective}"
+
+
+@register_family
+class LabelPartitioned(Fitted):
+    name = "label_partitioned"
+    description = "the classifier's decision picks a class codebook; 2**bits codewords shared out by rate"
+    entropy_constrained = False
+
+    def check(self, bits, dim, levels):
+        if not 4 <= bits <= 12:
+            raise ValueError(f"a class-partitioned codebook needs 4 <= bits <= 12, got {bits}")
+
+    def needs_classifier(self, cfg):
+        return True
+
+    def codec_class(self):
+        from semcom.codecs.partitioned import PartitionedCodebookCodec
+
+        return PartitionedCodebookCodec
+
+    def build(self, cfg):
+        return self.codec_class()(cfg.bits, entropy_constrained=self.entropy_constrained)
+
+    def fit(self, codec, cfg, ctx):
+        return codec.fit(ctx.train_x, ctx.classifier, seed=cfg.train.seed, iterations=cfg.fit_iterations)
+
+
+@register_family
+class LabelECVQ(LabelPartitioned):
+    name = "label_ecvq"
+    description = "class-partitioned entropy-constrained VQ: an average of bits per digit, entropy-coded"
+    entropy_constrained = True

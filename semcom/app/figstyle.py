@@ -33,7 +33,7 @@ WIDTH = {"paper": (3.5, 7.0), "screen": (5.5, 11.0)}
 # Okabe-Ito (colour-blind safe) first, then tab20 for everything else
 _PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#D55E00", "#CC79A7", "#0072B2", "#F0E442", "#000000",
             "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-            "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94"]
+            "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd"]
 #: codecs of the shipped scenarios, always in these colours (others: a stable hash of the name)
 _KNOWN = {"only_compression": "#0072B2", "mse": "#8c564b", "deep_feature": "#009E73", "NA1": "#56B4E9",
           "NA2": "#E69F00", "NA3": "#D55E00", "kmeans": "#000000", "pca": "#7f7f7f", "label_refine": "#CC79A7",
@@ -46,8 +46,8 @@ _RATE_LINES = {4: ":", 6: "-.", 8: "-", 10: (0, (5, 1)), 12: "--", 16: (0, (1, 1
 def codec_colour(base: str) -> str:
     if base in _KNOWN:
         return _KNOWN[base]
-    head = base.split("-")[0]
-    if head in _KNOWN:
+    head, _, tail = base.rpartition("-")
+    if head in _KNOWN and tail.rstrip("b").isdigit():  # "NA2-8": the NA2 entry at a rate
         return _KNOWN[head]
     return _PALETTE[zlib.crc32(base.encode()) % len(_PALETTE)]
 

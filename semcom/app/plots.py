@@ -310,11 +310,10 @@ def accuracy_vs_mse(rows: list[dict], out_dir: Path, formats: list[str], stem: s
         if len(front) > 1:
             xs, ys = zip(*front)
             ax.step(xs, ys, where="post", color="0.6", linewidth=0.8, zorder=0, label="Pareto front")
-        if original:
-            ax.axhline(100 * original[0], color="0.45", linestyle=(0, (4, 2)), linewidth=0.8, label="original images")
         ax.set_xlabel(METRIC_AXIS["mse"])
         ax.set_ylabel(METRIC_AXIS["accuracy"])
-        ax.set_title(f"{setting}; {_bars_caption(stats_all)}", fontsize="small")
+        ref = f"; original images {100 * original[0]:.2f}%" if original else ""
+        ax.set_title(f"{setting}{ref}\n{_bars_caption(stats_all)}", fontsize="small")
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
         fig.tight_layout()
         return _save(fig, out_dir, stem, formats)

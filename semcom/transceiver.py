@@ -91,6 +91,7 @@ class Reconstructor:
             raise ValueError(f"codebook of {size} codewords exceeds the table limit {table_limit}")
         self._images: np.ndarray | None = None
         self._preds: np.ndarray | None = None
+        self._have: np.ndarray | None = None  # codewords decoded so far (the table fills lazily)
         self._weights = codec.levels ** np.arange(codec.dim - 1, -1, -1, dtype=np.int64)
 
     @torch.no_grad()
@@ -111,12 +112,30 @@ class Reconstructor:
         """Every codeword decoded and classified, in codeword-number order (built once)."""
         if not self.tabulated:
             raise ValueError("this reconstructor decodes directly; it has no codebook table")
-        if self._images is None:
-            size = self.codec.symbol_format.codebook_size
-            flat = np.arange(size, dtype=np.int64)
-            all_indices = (flat[:, None] // self._weights[None, :]) % self.codec.levels
-            self._images, self._preds = self._direct(all_indices)
+        self.ensure(np.arange(self.codec.symbol_format.codebook_size, dtype=np.int64))
         return self._images, self._preds  # type: ignore[return-value]
+
+    def ensure(self, flat: np.ndarray) -> None:
+        """Decode and classify the codewords numbered ``flat`` not decoded yet: a table of a large
+        codebook (4,096 codewords at 12 bits) holds only the codewords a run ever receives."""
+        size = self.codec.symbol_format.codebook_size
+        if self._have is None:
+            self._images = np.zeros((size, 784), np.float32)
+            self._preds = np.zeros(size, np.int64)
+            self._have = np.zeros(size, bool)
+        need = np.unique(np.asarray(flat, np.int64))
+        need = need[~self._have[need]]
+        # whole aligned blocks of codewords: the same batches whatever order points ask in, so a
+        # resumed or reordered run decodes bit-identical reconstructions
+        for start in np.unique(need // self.batch_size) * self.batch_size:
+            block = np.arange(start, min(start + self.batch_size, size), dtype=np.int64)
+            indices = (block[:, None] // self._weights[None, :]) % self.codec.levels
+            self._images[block], self._preds[block] = self._direct(indices)
+            self._have[block] = True
+
+    @property
+    def decoded_codewords(self) -> int:
+        return 0 if self._have is None else int(self._have.sum())
 
     def codeword_numbers(self, indices: np.ndarray) -> np.ndarray:
         """(N, dim) symbol indices -> (N,) row numbers into :meth:`codebook` (first symbol most significant)."""
@@ -128,6 +147,6 @@ class Reconstructor:
         indices = np.asarray(indices, dtype=np.int64)
         if not self.tabulated:
             return self._direct(indices, seq)
-        images, preds = self.codebook()
         flat = self.codeword_numbers(indices)
-        return images[flat], preds[flat]
+        self.ensure(flat)
+        return self._images[flat], self._preds[flat]  # type: ignore[index]

@@ -16,7 +16,7 @@ scenario=$1; data=$2; shift 2
 for item in "$@"; do
     name=${item%%:*}; dest=${item#*:}; [ "$dest" = "$item" ] && dest=models
     echo "=== $(date -u +%FT%TZ) $name -> $dest"
-    if ! python -m semcom.cli train "$scenario" --only "$name" --data "$data"; then
+    if ! python -m semcom train "$scenario" --only "$name" --data "$data"; then
         echo "=== $name: training failed; continuing with the next model"; continue
     fi
     for attempt in 1 2 3 4 5; do  # git may be busy with a commit of the developer's

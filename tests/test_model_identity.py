@@ -35,7 +35,8 @@ def test_the_main_job_uses_the_seed_0_models_of_the_table3_reproduction():
     table = load_scenario(REPO / "scenarios" / "paper_table3.toml")
     seed0 = {c.name.removesuffix("-s0"): spec_key(codec_spec(c, DATA, "k")) for c in table.codec_list
              if c.name.endswith("-s0")}
-    assert {c.name: spec_key(codec_spec(c, DATA, "k")) for c in main.codec_list} == seed0
+    main_keys = {c.name: spec_key(codec_spec(c, DATA, "k")) for c in main.codec_list}
+    assert main_keys and main_keys.items() <= seed0.items()
 
 
 def test_checking_a_scenario_imports_neither_torch_nor_training_code():

@@ -151,13 +151,19 @@ def _entropy(counts: torch.Tensor) -> float:
 
 
 def allocate(curves: dict[int, list[float]], total: int, n_classes: int) -> list[int]:
-    """Codewords per class: greedy largest drop of the interpolated (log-log) distortion curve."""
+    """Codewords per class: greedy largest drop of each class's distortion curve, interpolated in
+    log-log coordinates (and extrapolated along its last segment beyond the largest size fitted)."""
     logs = np.log(_CURVE_SIZES)
 
     def distortion(c: int, k: int) -> float:
-        return float(np.exp(np.interp(np.log(k), logs, np.log(curves[c]))))
+        y = np.log(curves[c])
+        lk = math.log(k)
+        if lk > logs[-1]:
+            slope = (y[-1] - y[-2]) / (logs[-1] - logs[-2])
+            return float(math.exp(y[-1] + slope * (lk - logs[-1])))
+        return float(np.exp(np.interp(lk, logs, y)))
 
-    sizes = [2] * n_classes
+    sizes = [min(_CURVE_SIZES[0], total // n_classes)] * n_classes
     while sum(sizes) < total:
         c = max(range(n_classes), key=lambda c: distortion(c, sizes[c]) - distortion(c, sizes[c] + 1))
         sizes[c] += 1
@@ -184,12 +190,16 @@ def _ecvq(codec: PartitionedCodebookCodec, x: torch.Tensor, labels: torch.Tensor
             rate = _entropy(counts.long())
         return book, lam * lengths, rate
 
-    lo, hi = 0.0, 8.0
-    for _ in range(9):  # the rate falls as lambda grows: bisect on short runs
+    # the rate falls as lambda grows, and keeps falling over iterations (codewords fall out of use):
+    # bisect on full-length runs, keeping the best run at or below the target
+    lo, hi = 0.0, 6.0
+    best = run(hi, iterations) + (hi,)
+    for _ in range(7):
         mid = (lo + hi) / 2
-        if run(mid, 10)[2] > target_bits:
+        out = run(mid, iterations)
+        if out[2] > target_bits:
             lo = mid
         else:
-            hi = mid
-    book, penalty, rate = run(hi, iterations)
-    return book, penalty, hi, rate
+            hi, best = mid, out + (mid,)
+    book, penalty, rate, lam = best
+    return book, penalty, lam, rate

@@ -44,7 +44,7 @@ def test_checking_a_scenario_imports_neither_torch_nor_training_code():
     import sys
 
     code = ("import sys; from semcom.app.scenario import load_scenario; "
-            "s = load_scenario('scenarios/paper_table3.toml'); [c.symbol_format for c in s.codec_list]; "
+            "[load_scenario(f) for f in ('scenarios/frontier_8bit.toml', 'scenarios/compare_8bit.toml')]; s = load_scenario('scenarios/paper_table3.toml'); [c.symbol_format for c in s.codec_list]; "
             "[c.train_config('cpu', 0) for c in s.codec_list]; "
             "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('semcom.models.training.codec', "
             "'semcom.models.training.adversarial', 'semcom.models.training.classifier'))]; print(bad)")

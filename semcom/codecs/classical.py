@@ -52,7 +52,7 @@ from semcom.codecs.base import FittedCodec, SymbolFormat, format_for_bits
 PIXELS = 28 * 28
 IMAGE_SHAPE = (1, 28, 28)
 _CHUNK_ENTRIES = 1 << 24  # distance-matrix entries per chunk (64 MiB of float32)
-MAX_KMEANS_BITS = 16  # 65,536 codewords: a 200 MB codebook
+from semcom.codecs.symbols import MAX_KMEANS_BITS  # noqa: E402  (torch-free, for scenario checks)
 
 
 # ---------------------------------------------------------------------------------------

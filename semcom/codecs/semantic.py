@@ -40,14 +40,10 @@ from torch import nn
 from semcom.codecs.networks import DigitClassifier
 from semcom.codecs.base import FittedCodec, SymbolFormat
 
+from semcom.codecs.symbols import MAX_REFINE_BITS, label_bits  # noqa: E402,F401  (torch-free)
+
 PIXELS = 28 * 28
 IMAGE_SHAPE = (1, 28, 28)
-MAX_REFINE_BITS = 12  # with MNIST's 4 label bits, at most 16 bits: k-means' limit
-
-
-def label_bits(n_classes: int) -> int:
-    """Bits the label takes in the split packing: ceil(log2 C)."""
-    return math.ceil(math.log2(n_classes))
 
 
 def _class_seed(seed: int, label: int) -> int:

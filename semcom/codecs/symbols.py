@@ -50,3 +50,12 @@ def format_for_bits(bits: int, levels: int = 4) -> SymbolFormat:
             f"(need L a power of two and bits a positive multiple of log2 L); give dim and levels explicitly"
         )
     return SymbolFormat(dim=int(dim), levels=levels)
+
+
+MAX_KMEANS_BITS = 16  # 65,536 codewords of 784 floats: a 200 MB codebook
+MAX_REFINE_BITS = 12  # with MNIST's 4 label bits, at most 16 bits: k-means' limit
+
+
+def label_bits(n_classes: int) -> int:
+    """Bits the label takes in the split packing: ceil(log2 C)."""
+    return math.ceil(math.log2(n_classes))

@@ -219,7 +219,7 @@ class KMeans(Fitted):
     description = "a 2**bits-codeword k-means vector quantizer of whole images"
 
     def check(self, bits, dim, levels):
-        from semcom.codecs.classical import MAX_KMEANS_BITS
+        from semcom.codecs.symbols import MAX_KMEANS_BITS
 
         if not 1 <= bits <= MAX_KMEANS_BITS:
             raise ValueError(f"a k-means codebook of 2**bits codewords needs 1 <= bits <= {MAX_KMEANS_BITS}, "
@@ -264,7 +264,7 @@ class LabelRefine(Fitted):
     packing = "split"
 
     def check(self, bits, dim, levels):
-        from semcom.codecs.semantic import MAX_REFINE_BITS, label_bits
+        from semcom.codecs.symbols import MAX_REFINE_BITS, label_bits
 
         lb = label_bits(10)
         if not lb <= bits <= lb + MAX_REFINE_BITS:

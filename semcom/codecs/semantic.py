@@ -29,7 +29,6 @@ codebook is those images, the rest duplicates) and a warning is emitted.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 

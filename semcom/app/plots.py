@@ -101,10 +101,26 @@ def _series(row: dict) -> str:
     return " ".join(parts)
 
 
-def _style(rows: list[dict]) -> dict:
+# the transport variants of one codec (link and bitstream settings) share its colour; these tell them apart
+_VARIANT_STYLES = [("-", None), ((0, (5, 2)), "s"), ((0, (1, 1.5)), "^"), ((0, (6, 2, 1, 2)), "D"),
+                   ((0, (3, 3)), "v"), ((0, (8, 2, 1, 2, 1, 2)), "P")]
+
+
+def _variant(row: dict) -> str:
+    return " ".join(row[k] for k in ("link", "bitstream") if isinstance(row.get(k), str) and row.get(k))
+
+
+def _style(rows: list[dict], variants: list[str] | None = None) -> dict:
+    """Colour from the codec entry, marker and line from the rate; where one codec is sent several
+    ways (``variants``: the figure's link/bitstream settings), marker and line from the way instead."""
     r = rows[0]
     bits = float(r["bits_per_digit"]) if r.get("bits_per_digit") not in (None, "") else None
-    return {"color": codec_colour(_base(r)), "marker": rate_marker(bits), "linestyle": rate_line(bits)}
+    style = {"color": codec_colour(_base(r)), "marker": rate_marker(bits), "linestyle": rate_line(bits)}
+    if variants and len(variants) > 1:
+        line, marker = _VARIANT_STYLES[variants.index(_variant(r)) % len(_VARIANT_STYLES)]
+        style["linestyle"] = line
+        style["marker"] = marker or rate_marker(bits)
+    return style
 
 
 def _channel_of(row: dict) -> str:
@@ -121,7 +137,8 @@ def _legend_below(fig, axes, ncol: int | None = None) -> None:
                 labels.append(lab)
     if handles:
         fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
-                   ncol=ncol or min(len(labels), 5), handlelength=2.2, columnspacing=1.2)
+                   ncol=ncol or min(len(labels), 5 if max(map(len, labels)) < 28 else 2),
+                   handlelength=2.6, columnspacing=1.2)
 
 
 # ------------------------------------------------------------------ figures
@@ -141,6 +158,7 @@ def metric_vs_channel(rows: list[dict], metric: str, out_dir: Path, formats: lis
     if not panels:
         return []
     series = list(dict.fromkeys(_series(r) for r in coded))
+    variants = list(dict.fromkeys(_variant(r) for r in coded))
     original = [float(r["accuracy"]) for r in rows if r["codec"] == "original"]
     scale = _scale(metric)
     with style_context(style):
@@ -158,7 +176,7 @@ def metric_vs_channel(rows: list[dict], metric: str, out_dir: Path, formats: lis
                 xs = sorted({float(r["param_value"]) for r in mine})
                 stats = [aggregate([r for r in mine if float(r["param_value"]) == x], metric) for x in xs]
                 stats_all += stats
-                st = _style(mine)
+                st = _style(mine, variants)
                 ax.errorbar(xs, [scale * s.mean for s in stats], yerr=[scale * s.bar for s in stats], label=name,
                             color=st["color"], marker=st["marker"], linestyle=st["linestyle"])
                 clean = [r for r in coded if _series(r) == name and r["channel_kind"] == "clean"]

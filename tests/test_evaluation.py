@@ -77,3 +77,21 @@ def test_large_codebooks_are_decoded_lazily_in_fixed_blocks():
     np.testing.assert_array_equal(images, images2)
     direct = codec.decode(torch.from_numpy(idx)).reshape(50, -1).numpy()
     np.testing.assert_allclose(images, direct, atol=1e-6)
+
+
+def test_fitted_codecs_go_through_the_bench_like_learned_ones():
+    """Regression: a k-means codec has no dither and must not need the learned codec's attributes."""
+    from semcom.codecs.classical import KMeansVQCodec
+
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(64, 1, 28, 28, generator=g)
+    codec = KMeansVQCodec(4)
+    codec.fit(images, seed=0, iterations=3)
+    assert codec.uses_dither is False
+    labels = np.arange(64) % 10
+    prior = np.full((1, 16), 1 / 16)
+    bench = CodecBench(CodecUnderTest("km", codec, "kmeans", prior, "k"), DigitClassifier().eval(), images, labels)
+    (point,) = sweep_points(["km"], [ChannelPoint("clean", {}, "clean")], [0])
+    row = bench.run(point).row
+    direct = codec.decode(codec.encode(images))
+    assert row["mse"] == pytest.approx(float(((direct - images) ** 2).mean()), rel=1e-5)

@@ -20,6 +20,8 @@ class Codec(nn.Module, ABC):
     """
 
     symbol_format: SymbolFormat
+    #: whether encode/decode take a shared dither (``seq``); a dithered codec cannot be tabulated
+    uses_dither: bool = False
 
     @property
     def dim(self) -> int:

@@ -48,11 +48,11 @@ import torch
 
 from semcom.bitstream import payload_bits
 from semcom.codecs.base import FittedCodec, SymbolFormat, format_for_bits
+from semcom.codecs.symbols import MAX_KMEANS_BITS
 
 PIXELS = 28 * 28
 IMAGE_SHAPE = (1, 28, 28)
 _CHUNK_ENTRIES = 1 << 24  # distance-matrix entries per chunk (64 MiB of float32)
-from semcom.codecs.symbols import MAX_KMEANS_BITS  # noqa: E402  (torch-free, for scenario checks)
 
 
 # ---------------------------------------------------------------------------------------

@@ -38,8 +38,7 @@ from torch import nn
 
 from semcom.codecs.networks import DigitClassifier
 from semcom.codecs.base import FittedCodec, SymbolFormat
-
-from semcom.codecs.symbols import MAX_REFINE_BITS, label_bits  # noqa: E402,F401  (torch-free)
+from semcom.codecs.symbols import MAX_REFINE_BITS, label_bits
 
 PIXELS = 28 * 28
 IMAGE_SHAPE = (1, 28, 28)

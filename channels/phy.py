@@ -22,6 +22,13 @@ to any payload; patterns are drawn per chunk of codewords from a key taken from 
 and cached, so a sweep that sends several codecs' bits with equal rng states computes
 each (code, modulation, channel, SNR, seed) once. 16- and 64-QAM are not symmetric bit by
 bit: they always take the direct path (every codeword encoded, sent and decoded).
+
+Packets. :meth:`CodedLink.transmit_packets` carries rows of any length (a packet link's
+header + payload + CRC): each row is cut into ``ceil(row length / payload_bits)`` codewords
+(the last zero-padded) that take the same fast or direct path, and the bits of a codeword
+whose CRC fails are erased. :meth:`CodedLink.channel_uses` is the airtime of such a row in
+complex channel symbols. Together they are the packet-PHY protocol a packet link plugs into
+(``semcom.netsim`` looks for these two methods, not for this class).
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from typing import ClassVar
 import numpy as np
 
 from . import _params
-from ._base import Channel, Received
+from ._base import Channel, Received, check_bits, check_rng
 
 __all__ = ["CodedLink", "CODES", "MODULATIONS", "FADINGS"]
 
@@ -124,6 +131,16 @@ class CodedLink(Channel):
         """Complex channel symbols spent per digit (what analog schemes are compared at)."""
         return self.symbols_per_codeword / self.digits_per_codeword(bits_per_digit)
 
+    def codewords_per_packet(self, packet_bits: int) -> int:
+        """Codewords that carry a packet of ``packet_bits`` bits: ``ceil(packet_bits / payload_bits)``."""
+        if isinstance(packet_bits, bool) or not isinstance(packet_bits, (int, np.integer)) or packet_bits < 0:
+            raise ValueError(f"coded: packet_bits must be an integer >= 0, got {packet_bits!r}")
+        return -(-int(packet_bits) // self.payload_bits)
+
+    def channel_uses(self, packet_bits: int) -> int:
+        """Complex channel symbols a packet of ``packet_bits`` bits occupies (its codewords x n / bits per symbol)."""
+        return self.codewords_per_packet(packet_bits) * self.symbols_per_codeword
+
     # ------------------------------------------------------------------ the block
     def _transmit(self, out: np.ndarray, rng: np.random.Generator) -> Received:
         if out.ndim != 2:
@@ -136,14 +153,44 @@ class CodedLink(Channel):
         layout = np.zeros((blocks, d * n_bits), np.uint8)
         layout.reshape(-1)[: flat.size] = flat
         payload[:, : d * n_bits] = layout
-        if self.symmetric:
-            flips, ok = self.error_pattern(blocks, int(rng.integers(2**63)))
-            got = payload ^ flips
-        else:
-            got, ok = self.transmit_direct(payload, rng)
+        got, ok = self._send_codewords(payload, rng)
         bits = got[:, : d * n_bits].reshape(-1)[: flat.size].reshape(n_digits, n_bits)
         erased = np.repeat(~ok, d)[:n_digits, None].repeat(n_bits, axis=1)
         return Received(bits=np.where(erased, 0, bits).astype(np.uint8), erased=erased)
+
+    def transmit_packets(self, bits: np.ndarray, rng: np.random.Generator) -> Received:
+        """Send packets of any length: one row of ``bits`` (packets, packet_bits) is one packet.
+
+        Each row is cut into :meth:`codewords_per_packet` codewords of ``payload_bits`` bits
+        (the last one zero-padded), in row order; all rows' codewords then take the same path
+        as :meth:`__call__`'s (the error-pattern shortcut for BPSK/QPSK, the direct path
+        otherwise: one key, or one noise draw, from ``rng`` per call). The bits of every
+        codeword whose CRC fails are erased (0 in ``bits``); the other bits arrive as decoded,
+        residual errors included (an undetected codeword error is left to the packet's own CRC).
+        """
+        check_bits(self.kind, bits)
+        check_rng(self.kind, rng)
+        out = np.array(bits, dtype=np.uint8, order="C", copy=True)
+        if out.ndim != 2:
+            raise ValueError(f"coded: packets must be (packets, bits per packet), got shape {out.shape}")
+        n_packets, length = out.shape
+        per = self.codewords_per_packet(length)
+        width = per * self.payload_bits
+        payload = np.zeros((n_packets, width), np.uint8)
+        payload[:, :length] = out
+        got, ok = self._send_codewords(payload.reshape(n_packets * per, self.payload_bits), rng)
+        got = got.reshape(n_packets, width)[:, :length]
+        erased = np.repeat(~ok.reshape(n_packets, per), self.payload_bits, axis=1)[:, :length]
+        return Received(bits=np.where(erased, 0, got).astype(np.uint8), erased=erased)
+
+    def _send_codewords(self, payload: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(received payload bits, CRC passed) for codewords ``payload`` (blocks, payload_bits)."""
+        if self.symmetric:
+            flips, ok = self.error_pattern(len(payload), int(rng.integers(2**63)))
+            return payload ^ flips, ok
+        if not len(payload):
+            return payload.copy(), np.zeros(0, bool)
+        return self.transmit_direct(payload, rng)
 
     def error_pattern(self, blocks: int, key: int) -> tuple[np.ndarray, np.ndarray]:
         """(flips of the payload bits, CRC passed) for ``blocks`` codewords of noise ``key``."""

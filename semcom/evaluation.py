@@ -214,14 +214,20 @@ class CodecBench:
             if point.link is None:
                 bits, erased, flips = transmit(self.packer, self.sent, channel, rng)
             else:
-                from semcom.netsim import simulate_link
+                from semcom.netsim import packet_phy, simulate_link
 
+                cfg = point.link.config()
                 sent_bits = self.packer.pack(self.sent)
-                outcome = simulate_link(sent_bits, channel, point.link.config(), rng)
+                outcome = simulate_link(sent_bits, channel, cfg, rng)
                 bits, erased = outcome.bits, outcome.erased
                 flips = int(((bits != sent_bits) & ~erased).sum())
-                link_row = {"link": point.link.label, "link_deadline_s": float(point.link.config().deadline),
+                link_row = {"link": point.link.label, "link_deadline_s": float(cfg.deadline),
                             **{f"link_{k}": v for k, v in outcome.to_row().items()}}
+                phy = packet_phy(channel)
+                if phy is not None:  # coded packets: what a full packet costs on the air
+                    link_row.update(
+                        link_channel_uses_per_packet=int(phy.channel_uses(cfg.packet_bits(self.packer.n_bits))),
+                        link_airtime_s=cfg.serialization_time(self.packer.n_bits, channel=phy))
                 latency = outcome.latency.astype(np.float64)
             got = self.receiver.receive(bits, erased)
             indices = got.indices
@@ -229,13 +235,17 @@ class CodecBench:
                           "bit_error_rate": flips / max(bits.size, 1),
                           "bit_erasure_rate": float(erased.mean()) if erased.size else 0.0,
                           "symbol_erasure_rate": float(got.symbol_erased.mean()) if got.symbol_erased.size else 0.0}
-            if coded:
+            if coded and point.link is None:
                 d = channel.digits_per_codeword(self.packer.n_bits)
                 lost = erased.any(axis=1)
                 blocks = lost[: len(lost) // d * d].reshape(-1, d)
                 coding_row.update(
                     block_error_rate=float(np.concatenate([blocks.all(axis=1), lost[len(lost) // d * d:][:1]]).mean()),
                     channel_uses_per_digit=channel.channel_uses_per_digit(self.packer.n_bits),
+                    residual_bit_error_rate=flips / max(int((~erased).sum()), 1))
+            elif coded:  # packets of digits_per_packet digits, header and CRC, cut into codewords
+                coding_row.update(
+                    channel_uses_per_digit=link_row["link_channel_uses_per_packet"] / cfg.digits_per_packet,
                     residual_bit_error_rate=flips / max(int((~erased).sum()), 1))
         preds, image_mse, examples = self._outcome(indices, n_examples)
         self.last_predictions = preds

@@ -95,3 +95,22 @@ def test_fitted_codecs_go_through_the_bench_like_learned_ones():
     row = bench.run(point).row
     direct = codec.decode(codec.encode(images))
     assert row["mse"] == pytest.approx(float(((direct - images) ** 2).mean()), rel=1e-5)
+
+
+def test_a_coded_channel_under_the_packet_link_records_packet_channel_uses(setup):
+    """[link] + kind = "coded": packets cross the coded PHY; the row gives a packet's channel uses and
+    airtime, channel uses per digit from the packet (not from digits per codeword), no codeword BLER."""
+    pytest.importorskip("sionna")
+    from semcom.sweep import LinkPoint, SweepPoint
+
+    cut, clf, images, labels, _ = setup
+    bench = CodecBench(cut, clf, images, labels)
+    coded = {"snr_db": 8.0, "snr": "esn0", "k": 64, "n": 128}  # 48 payload bits, 64 QPSK symbols
+    link = LinkPoint({"digits_per_packet": 8, "header_bits": 16, "symbol_rate": 1e5, "deadline": 1.0}, "lk")
+    row = bench.run(SweepPoint("tiny", ChannelPoint("coded", coded, "coded"), 0, link)).row
+    # 16 + 8 x 6 + 16 = 80 bits: 2 codewords of 64 symbols
+    assert row["link_channel_uses_per_packet"] == 128 and row["link_airtime_s"] == pytest.approx(128 / 1e5)
+    assert row["channel_uses_per_digit"] == 16.0 and "block_error_rate" not in row
+    assert row["link_delivery_ratio"] == 1.0 and row["link_mean_latency_s"] > 128 / 1e5 + 1e-3
+    lossy = bench.run(SweepPoint("tiny", ChannelPoint("coded", {**coded, "snr_db": -10.0}, "coded"), 0, link)).row
+    assert lossy["link_delivery_ratio"] == 0.0 and lossy["bit_erasure_rate"] == 1.0

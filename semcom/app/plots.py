@@ -390,7 +390,8 @@ def latency_cdf(latencies: dict[tuple[str, str, str], np.ndarray], out_dir: Path
 
     Keys are (codec, channel, link); the first codec is shown (latency depends on the packet
     size, not on what the bits mean). Digits never delivered keep the curve below 1. The
-    deadline of each link is a vertical line, with the fraction delivered by then.
+    deadline of each link is a vertical line, with the fraction delivered by then (written
+    beside it for up to four channels; summary.md's link table has it for any number).
     """
     if not latencies:
         return []
@@ -401,7 +402,12 @@ def latency_cdf(latencies: dict[tuple[str, str, str], np.ndarray], out_dir: Path
         fig = new_figure(min(full, col * 0.75 * len(links)) if len(links) > 1 else col, col * 0.75)
         axes = fig.subplots(1, len(links), squeeze=False, sharey=True, sharex=True)[0]
         channels_seen = list(dict.fromkeys(k[1] for k in latencies if k[0] == first_codec))
-        colours = {c: f"C{i}" for i, c in enumerate(channels_seen)}
+        if len(channels_seen) <= 10:
+            colours = {c: f"C{i}" for i, c in enumerate(channels_seen)}
+        else:  # more settings than the default cycle has colours (e.g. an SNR sweep x fading)
+            from matplotlib import colormaps
+
+            colours = {c: colormaps["tab20"](i % 20) for i, c in enumerate(channels_seen)}
         for ax, link in zip(axes, links):
             dl = (deadline or {}).get(link)
             notes = []
@@ -418,8 +424,9 @@ def latency_cdf(latencies: dict[tuple[str, str, str], np.ndarray], out_dir: Path
                     notes.append(f"{100 * float(np.mean(lat <= dl)):.1f}%")
             if dl is not None and math.isfinite(dl):
                 ax.axvline(dl * 1e3, color="0.3", linestyle="--", linewidth=0.8, label="deadline")
-                ax.text(dl * 1e3, 0.04, " by the deadline: " + ", ".join(notes), fontsize="x-small",
-                        rotation=90, va="bottom", ha="right")
+                if len(notes) <= 4:  # more would run off the panel
+                    ax.text(dl * 1e3, 0.04, " by the deadline: " + ", ".join(notes), fontsize="x-small",
+                            rotation=90, va="bottom", ha="right")
             ax.set_title(link, fontsize="small")
             ax.set_xlabel("latency (ms)")
             ax.set_ylim(0, 1.02)

@@ -9,7 +9,7 @@ all possible attempts, vectorized CRCs); simpy only decides what happens when
 >>> out.delivery_ratio(), out.mean_latency()                        # doctest: +SKIP
 """
 
-from .config import ARQ_MODES, ARRIVALS, CRC_FAILURE_POLICIES, LinkConfig
+from .config import ARQ_MODES, ARRIVALS, CRC_FAILURE_POLICIES, LinkConfig, packet_phy
 from .crc import CRC_POLYS, CrcSpec, bytes_to_bits, crc_bits, crc_check, crc_value, crc_width
 from .link import generation_times, simulate_link
 from .outcome import LinkOutcome
@@ -28,5 +28,6 @@ __all__ = [
     "crc_value",
     "crc_width",
     "generation_times",
+    "packet_phy",
     "simulate_link",
 ]

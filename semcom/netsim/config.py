@@ -10,11 +10,24 @@ import numpy as np
 
 from .crc import CRC_POLYS
 
-__all__ = ["ARQ_MODES", "ARRIVALS", "CRC_FAILURE_POLICIES", "LinkConfig"]
+__all__ = ["ARQ_MODES", "ARRIVALS", "CRC_FAILURE_POLICIES", "LinkConfig", "packet_phy"]
 
 ARRIVALS = ("periodic", "poisson")
 ARQ_MODES = ("none", "stop_and_wait", "selective_repeat")
 CRC_FAILURE_POLICIES = ("drop", "deliver")
+
+
+def packet_phy(channel: object):
+    """``channel`` if it is a packet physical layer, else None.
+
+    A packet PHY (e.g. ``channels.CodedLink``) has two methods: ``channel_uses(packet_bits)``,
+    the complex channel symbols a packet of that many bits occupies, and
+    ``transmit_packets(bits, rng)``, which sends rows of any length (one row = one packet)
+    and returns ``.bits``/``.erased`` of their shape. Anything else is a binary channel,
+    timed by ``bit_rate``.
+    """
+    ok = callable(getattr(channel, "channel_uses", None)) and callable(getattr(channel, "transmit_packets", None))
+    return channel if ok else None
 
 
 def _shown(value: object) -> str:
@@ -56,12 +69,17 @@ def _choice(name: str, value: object, choices) -> str:
 class LinkConfig:
     """One point-to-point link: source, transmitter queue, channel, ARQ, receiver deadline.
 
-    Times are in seconds, rates in bits/s or digits/s. Packet layout is
+    Times are in seconds, rates in bits/s, symbols/s or digits/s. Packet layout is
     ``header_bits`` + ``digits_per_packet * n_bits`` payload bits + the CRC
     (``crc_width`` bits), and the channel acts on all of them (see
     :func:`simulate_link` for the full semantics).
 
-    - ``bit_rate`` (> 0): link rate; a packet of ``L`` bits occupies the link ``L / bit_rate`` s.
+    - ``bit_rate`` (> 0): link rate; a packet of ``L`` bits occupies the link ``L / bit_rate``
+      s over a binary channel.
+    - ``symbol_rate`` (> 0, finite): complex channel symbols per second over a packet PHY
+      (a channel with ``channel_uses``, e.g. ``channels.CodedLink``): a packet of ``L`` bits
+      occupies the link ``channel.channel_uses(L) / symbol_rate`` s (its codewords x symbols
+      per codeword); ``bit_rate`` is then unused.
     - ``propagation_delay`` (>= 0): one-way delay, data and feedback alike.
     - ``header_bits`` (int >= 0): per-packet header, sent through the channel and
       covered by the CRC (carries the packet sequence number, modulo 2**header_bits).
@@ -79,14 +97,16 @@ class LinkConfig:
     - ``ack_delay`` (>= 0): receiver processing before an ACK/NAK is sent.
     - ``timeout`` (None or > 0): retransmission timer, started when a transmission
       *begins*; None means one round trip for a full-size packet,
-      ``serialization + 2 * propagation_delay + ack_delay``.
+      ``serialization + 2 * propagation_delay + ack_delay`` (serialization over the
+      channel in use: bit rate or symbol rate).
     - ``deadline`` (> 0, may be ``math.inf``): time after a digit's generation by
       which its packet must have arrived.
     - ``on_crc_failure``: ``"drop"`` (a packet failing its CRC is erased) or
       ``"deliver"`` (its corrupted bits are handed on, unverified).
     """
 
-    bit_rate: float = field(default=1e6, metadata={"doc": 'link rate in bit/s (> 0): a packet of L bits occupies the link L / bit_rate s', "axis": 'link rate (bit/s)'})
+    bit_rate: float = field(default=1e6, metadata={"doc": 'link rate in bit/s (> 0): over a binary channel a packet of L bits occupies the link L / bit_rate s', "axis": 'link rate (bit/s)'})
+    symbol_rate: float = field(default=1e6, metadata={"doc": 'complex channel symbols per second (> 0), over a coded channel (kind = "coded"): a packet occupies the link (codewords x symbols per codeword) / symbol_rate s', "axis": 'symbol rate (symbols/s)'})
     propagation_delay: float = field(default=1e-3, metadata={"doc": 'one-way delay in s (>= 0), data and feedback alike', "axis": 'propagation delay (s)'})
     header_bits: int = field(default=32, metadata={"doc": 'per-packet header bits (>= 0), sent through the channel and covered by the CRC', "axis": 'header (bits)'})
     crc: str = field(default="crc16", metadata={"doc": '"none", "crc8", "crc16" or "crc32"', "axis": 'CRC'})
@@ -106,6 +126,8 @@ class LinkConfig:
         s = object.__setattr__
         s(self, "bit_rate", _real("bit_rate", self.bit_rate, "a finite number > 0 (bits/s)",
                                   lambda x: fin(x) and x > 0))
+        s(self, "symbol_rate", _real("symbol_rate", self.symbol_rate, "a finite number > 0 (symbols/s)",
+                                     lambda x: fin(x) and x > 0))
         s(self, "propagation_delay", _real("propagation_delay", self.propagation_delay,
                                            "a finite number >= 0 (seconds)",
                                            lambda x: fin(x) and x >= 0))
@@ -153,16 +175,24 @@ class LinkConfig:
         d = self.digits_per_packet if digits is None else digits
         return self.header_bits + d * n_bits + self.crc_width
 
-    def serialization_time(self, n_bits: int, digits: int | None = None) -> float:
-        """Seconds the link is busy sending one packet (default: a full packet)."""
-        return self.packet_bits(n_bits, digits) / self.bit_rate
+    def serialization_time(self, n_bits: int, digits: int | None = None, channel: object = None) -> float:
+        """Seconds the link is busy sending one packet (default: a full packet).
 
-    def round_trip(self, n_bits: int, digits: int | None = None) -> float:
+        ``packet_bits / bit_rate`` over a binary channel; ``channel.channel_uses(packet_bits) /
+        symbol_rate`` over a packet PHY (see :func:`packet_phy`).
+        """
+        bits = self.packet_bits(n_bits, digits)
+        phy = packet_phy(channel)
+        if phy is None:
+            return bits / self.bit_rate
+        return phy.channel_uses(bits) / self.symbol_rate
+
+    def round_trip(self, n_bits: int, digits: int | None = None, channel: object = None) -> float:
         """From the start of a transmission to the arrival of its ACK/NAK."""
-        return self.serialization_time(n_bits, digits) + (
+        return self.serialization_time(n_bits, digits, channel) + (
             2.0 * self.propagation_delay + self.ack_delay
         )
 
-    def effective_timeout(self, n_bits: int) -> float:
-        """The retransmission timer: ``timeout`` or one full-packet round trip."""
-        return self.round_trip(n_bits) if self.timeout is None else self.timeout
+    def effective_timeout(self, n_bits: int, channel: object = None) -> float:
+        """The retransmission timer: ``timeout`` or one full-packet round trip (over ``channel``)."""
+        return self.round_trip(n_bits, channel=channel) if self.timeout is None else self.timeout

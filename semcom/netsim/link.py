@@ -33,13 +33,22 @@ Modelling assumptions (the contract of this module)
   retransmissions as a separate stretch of the same process. One row is one packet:
   use ``channels.PacketErasure(loss, packet_bits=None)`` for whole-packet loss. If
   the last packet is shorter, it is drawn in a second channel call of its own.
+- *Packet PHY.* A channel with ``channel_uses(packet_bits)`` and
+  ``transmit_packets(bits, rng)`` (see :func:`semcom.netsim.config.packet_phy`; e.g.
+  ``channels.CodedLink``) is a physical layer, not a binary channel: the same stacked
+  array goes to ``transmit_packets``, which cuts each packet into codewords of the
+  code, sends them through the coded PHY and erases the bits of every codeword whose
+  (PHY) CRC fails, so a packet with a failed codeword is LOST; one whose codewords all
+  pass is checked by the packet CRC as over any channel (residual errors fail it).
 - *Erasures.* A copy with any erased bit is unusable and treated as lost: the
   receiver sends no feedback for it.
 - *Transmitter.* A single FIFO server: one packet at a time, each occupying the
-  link for ``packet_bits / bit_rate`` s; its last bit reaches the receiver
+  link for its airtime ``t_ser``: ``packet_bits / bit_rate`` s over a binary channel,
+  ``channel.channel_uses(packet_bits) / symbol_rate`` s over a packet PHY (codewords x
+  symbols per codeword for ``CodedLink``); its last bit reaches the receiver
   ``propagation_delay`` s after it has been sent. A packet (first attempt or
   retransmission) that could no longer arrive by its deadline if the link started
-  sending it now (``now + packet_bits / bit_rate + propagation_delay > deadline``) is not
+  sending it now (``now + t_ser + propagation_delay > deadline``) is not
   sent: under overload the sender drops hopeless packets instead of spending the link on
   them. A packet's deadline is the latest deadline of its digits,
   ``generation of its last digit + deadline``.
@@ -81,7 +90,7 @@ import simpy
 
 import channels
 
-from .config import LinkConfig
+from .config import LinkConfig, packet_phy
 from .crc import crc_bits, crc_check
 from .outcome import LinkOutcome
 
@@ -125,7 +134,8 @@ def _transmit_packets(tx: np.ndarray, channel, attempts: int, crc: str,
     """
     n, length = tx.shape
     stacked = np.tile(tx, (attempts, 1))  # row a*n + p = attempt a of packet p
-    rx = channel(stacked, rng)
+    phy = packet_phy(channel)
+    rx = channel(stacked, rng) if phy is None else phy.transmit_packets(stacked, rng)
     bits = np.asarray(rx.bits)
     erased = np.asarray(rx.erased, dtype=bool)
     if bits.shape != stacked.shape or erased.shape != stacked.shape:
@@ -241,9 +251,11 @@ def simulate_link(payload_bits: np.ndarray, channel, cfg: LinkConfig,
 
     ``payload_bits`` is (N, n_bits) of 0/1, one row per digit in generation order;
     ``channel`` a :class:`channels.Channel` (anything called as ``channel(bits, rng)``
-    returning ``.bits``/``.erased`` of the input's shape); ``rng`` the only source of
-    randomness. See the module docstring for the exact semantics (packets, ARQ,
-    feedback, deadlines, what the receiver hands over).
+    returning ``.bits``/``.erased`` of the input's shape) or a packet PHY such as
+    :class:`channels.CodedLink` (``channel_uses`` + ``transmit_packets``: coded packets,
+    timed by ``cfg.symbol_rate``); ``rng`` the only source of randomness. See the module
+    docstring for the exact semantics (packets, ARQ, feedback, deadlines, what the receiver
+    hands over).
     """
     if not isinstance(cfg, LinkConfig):
         raise TypeError(f"simulate_link: cfg must be a LinkConfig, got {type(cfg).__name__}")
@@ -288,7 +300,12 @@ def simulate_link(payload_bits: np.ndarray, channel, cfg: LinkConfig,
     # Same arithmetic as LinkConfig.serialization_time / round_trip, so that a full
     # packet's round trip equals the default timeout exactly (the ACK wins that tie).
     packet_len = cfg.header_bits + digits_in * n_bits + cfg.crc_width
-    tser = packet_len / cfg.bit_rate
+    phy = packet_phy(channel)
+    if phy is None:
+        tser = packet_len / cfg.bit_rate
+    else:  # airtime of the coded packet: its channel uses at the symbol rate
+        uses = {int(b): phy.channel_uses(int(b)) for b in np.unique(packet_len)}
+        tser = np.array([uses[int(b)] for b in packet_len], dtype=float) / cfg.symbol_rate
 
     # -- 2. event simulation: when does each attempt arrive? ---------------------------
     if n_packets == 0:
@@ -297,7 +314,7 @@ def simulate_link(payload_bits: np.ndarray, channel, cfg: LinkConfig,
         arrival = _run_no_arq(ready, pdeadline, tser, cfg.propagation_delay)
     else:
         rtt = tser + (2.0 * cfg.propagation_delay + cfg.ack_delay)
-        arrival = _run_arq(ready, pdeadline, tser, rtt, status, cfg, cfg.effective_timeout(n_bits))
+        arrival = _run_arq(ready, pdeadline, tser, rtt, status, cfg, cfg.effective_timeout(n_bits, channel))
 
     # -- 3. batched read-out per digit -------------------------------------------------
     st = status.T  # (n_packets, attempts)

@@ -103,6 +103,25 @@ def test_the_link_erases_whole_codewords_and_shares_patterns_between_payloads():
     assert ra.erased.any() and kept.any()
 
 
+@pytest.mark.parametrize("modulation", ["qpsk", "qam16"])
+def test_packets_are_cut_into_codewords_that_take_the_per_digit_path(modulation):
+    """A packet of 2.5 codewords' bits = three codewords (the last zero-padded) sent exactly as three
+    one-codeword digits are (same rng state: the same pattern key, or the same noise draw)."""
+    link = CodedLink(snr_db=1.0 if modulation == "qpsk" else 4.0, snr="esn0", k=64, n=128, modulation=modulation)
+    pb = link.payload_bits  # 48
+    packets = np.random.default_rng(0).integers(0, 2, (100, 120)).astype(np.uint8)
+    assert link.codewords_per_packet(120) == 3 and link.channel_uses(120) == 3 * link.symbols_per_codeword
+    got = link.transmit_packets(packets, np.random.default_rng(1))
+    padded = np.zeros((100, 3 * pb), np.uint8)
+    padded[:, :120] = packets
+    ref = link(padded.reshape(300, pb), np.random.default_rng(1))  # one 48-bit digit per codeword
+    np.testing.assert_array_equal(got.bits, ref.bits.reshape(100, 3 * pb)[:, :120])
+    np.testing.assert_array_equal(got.erased, ref.erased.reshape(100, 3 * pb)[:, :120])
+    failed = got.erased[:, [0, pb, 2 * pb]]  # one flag per codeword: its bits are erased together
+    np.testing.assert_array_equal(got.erased, np.repeat(failed, pb, axis=1)[:, :120])
+    assert failed.any() and not failed.all() and not got.bits[got.erased].any()
+
+
 def test_dense_qam_takes_the_direct_path():
     link = CodedLink(snr_db=6.0, modulation="qam16", n=512)
     assert not link.symmetric and CodedLink(snr_db=6.0).symmetric

@@ -30,8 +30,10 @@ from semcom.app.runner import prepare_data  # noqa: E402
 from semcom.app.scenario import load_scenario  # noqa: E402
 from semcom.models.store import ModelStore, shipped_root  # noqa: E402
 from semcom.models.training.classifier import evaluate_classifier  # noqa: E402
+from semcom.models.training.analog import evaluate_analog  # noqa: E402
 from semcom.models.training.codec import evaluate_codec  # noqa: E402
-from semcom.models.zoo import (_empty_codec, _load, classifier_spec, codec_spec, stored_classifier)  # noqa: E402
+from semcom.models.families import family_of  # noqa: E402
+from semcom.models.zoo import _load, classifier_spec, codec_spec, stored_classifier  # noqa: E402
 
 DESTINATIONS = {"weights": shipped_root(), "models": REPO / "models"}
 
@@ -43,6 +45,36 @@ def _half(state: dict) -> dict:
 def _same_printed(a: dict, b: dict) -> bool:
     return all(f"{100 * a[k]:.2f}" == f"{100 * b[k]:.2f}" if k == "accuracy" else f"{a[k]:.4f}" == f"{b[k]:.4f}"
                for k in a)
+
+
+def test_metrics(model, family, classifier, test_x, test_y) -> dict:
+    """Test-set accuracy (and MSE for codecs) the way training reports them; analog codecs at their training SNR."""
+    if family is None:
+        return {"accuracy": evaluate_classifier(model.eval(), test_x, test_y)}
+    if not family.digital:
+        return evaluate_analog(model.eval(), test_x, test_y, classifier, snr_db=model.config.train_snr_db)
+    return evaluate_codec(model.eval(), test_x, test_y, classifier)
+
+
+def half_precision_copy(name: str, stored, state: dict, card: dict, family, dest: ModelStore, classifier,
+                        test_x, test_y):
+    """Copy a float32 model into ``dest`` in float16, with its float32 and float16 test metrics in the card.
+
+    ``family`` is the codec family (None: the classifier itself)."""
+    def measure(st: dict) -> dict:
+        model = type(classifier)() if family is None else family.empty(card["spec"])
+        _load(model, st, card)
+        return test_metrics(model, family, classifier, test_x, test_y)
+
+    full, half = measure(state), measure(_half(state))
+    check = {f"test_{k}_float32": v for k, v in full.items()} | {f"test_{k}_float16": v for k, v in half.items()}
+    if not _same_printed(full, half):
+        print(f"{name}: float16 moves a printed number ({full} -> {half}); the shipped float16 model is "
+              f"the model: its numbers are the ones reported, the card keeps both")
+    copy = dest.save_half_precision(stored, state, check)
+    print(f"{name}: {copy.key} -> {copy.weights} ({copy.card['weights_dtype']}); "
+          + ", ".join(f"{k} {v:.6f}" for k, v in check.items()), flush=True)
+    return copy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,29 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         if card.get("weights_dtype", "float32") != "float32":
             print(f"{name}: already {card['weights_dtype']} in {source.root}; copying as it is")
         stored = source.find(spec)
-
-        def measure(st: dict) -> dict:
-            if name == "classifier":
-                model = type(classifier)()
-                _load(model, st, card)
-                return {"accuracy": evaluate_classifier(model.eval(), test_x, test_y)}
-            codec = _empty_codec(spec)
-            _load(codec, st, card)
-            return evaluate_codec(codec.eval(), test_x, test_y, classifier)
-
-        full, half = measure(state), measure(_half(state))
-        check = {f"test_{k}_float32": v for k, v in full.items()} | {f"test_{k}_float16": v for k, v in half.items()}
-        if not _same_printed(full, half):
-            print(f"{name}: float16 moves a printed number ({full} -> {half}); the shipped float16 model is "
-                  f"the model: its numbers are the ones reported, the card keeps both")
-        copy = dest.save_half_precision(stored, state, check)
+        family = None if name == "classifier" else family_of(sections[name].family)
+        copy = half_precision_copy(name, stored, state, card, family, dest, classifier, test_x, test_y)
         if stored.weights.parent != dest.root and stored.weights.parent.resolve() == (REPO / "models").resolve():
             stored.weights.unlink()
             (stored.weights.parent / f"{stored.key}.json").unlink()
             written += [stored.weights, stored.weights.parent / f"{stored.key}.json"]
         written += [copy.weights, copy.weights.parent / f"{copy.key}.json"]
-        print(f"{name}: {copy.key} -> {copy.weights} ({copy.card['weights_dtype']}); "
-              + ", ".join(f"{k} {v:.6f}" for k, v in check.items()))
     if args.commit:
         tracked = set(subprocess.run(["git", "ls-files", "--", *map(str, written)], cwd=REPO, capture_output=True,
                                      text=True, check=True).stdout.split())

@@ -1,0 +1,224 @@
+"""Train every missing model of some scenarios on one GPU, many processes at once, and pack them.
+
+    python scripts/gpu_train.py SCENARIO [SCENARIO ...] --data DIR --out DIR
+                                [--jobs 12] [--budget 480] [--only NAME,NAME] [--smoke]
+
+For the sessions that are lent a GPU for a few minutes (device tool). The models are small, so
+one process per model, ``--jobs`` of them on the one GPU at a time, longest first (Haar
+critics before plain MSE). Each process is ``semcom train SCENARIO --only NAME`` into a
+scratch store under ``--out``; when it ends, the model is converted to the half precision
+every shipped model is kept in (``scripts/ship_models.py``'s rule: float32 and float16 test
+metrics both in the card) and everything finished is packed into ``models-NN.tar`` files of
+at most 15 MiB (the device tool brings back 8 files of 16 MiB). At ``--budget`` seconds the
+unfinished trainings are stopped and their last per-epoch checkpoints are packed too
+(``checkpoints-NN.tar``), so a later session, CPU or GPU, resumes them instead of starting over.
+
+Back on the development machine:  scripts/unpack_models.sh FILES_AT  (untars into models/,
+commits). Test the whole path on CPU first with ``--smoke`` (1 epoch on 256 images, own store
+keys, so nothing real is touched):
+
+    python scripts/gpu_train.py scenarios/paper_table3.toml --data ../shared/data/mnist \
+        --out /tmp/gpu-smoke --smoke --jobs 2 --only NA2-8b-s1,only_compression-12b-s1
+
+On the device (data carried in an ignored folder of the checkout, see the device README):
+
+    PYTHONUNBUFFERED=1 PYTHONPATH=. python3 scripts/gpu_train.py scenarios/paper_table3.toml \
+        scenarios/mnist_phy_awgn.toml --data .mnist --out $OUT --budget 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+PART_BYTES = 15 * 2**20
+#: relative cost of one model's training, to start the longest first
+COST = {"adversarial": 3.0, "deep_feature": 1.3, "task_aware": 1.3, "mse": 1.0}
+
+
+def _scenario(path: str, smoke: bool):
+    from semcom.app.scenario import load_scenario
+
+    sc = load_scenario(path)
+    if not smoke:
+        return sc
+    body = sc.body
+    codecs = [dataclasses.replace(c, train=dataclasses.replace(c.train, epochs=1)) for c in body.codecs]
+    body = dataclasses.replace(body, dataset=dataclasses.replace(body.dataset, train_limit=256, test_limit=256),
+                               classifier=dataclasses.replace(body.classifier, epochs=1), codecs=codecs)
+    return dataclasses.replace(sc, body=body)
+
+
+def worker(args) -> int:
+    """One model: train it into the scratch store (runs as its own process)."""
+    from semcom.app.runner import train_models
+    from semcom.models.store import ModelStore
+
+    sc = _scenario(args.scenario[0], args.smoke)
+    store = ModelStore(Path(args.work) / "store", also=_also(sc))
+    rows = train_models(sc, data_path=args.data, store=store, only=[args.worker], progress=True)
+    print(json.dumps({"name": rows[-1]["name"], "key": rows[-1]["key"], "seconds": rows[-1]["seconds"],
+                      "metrics": rows[-1]["card"].get("metrics", {})}))
+    return 0
+
+
+def _also(sc) -> list[Path]:
+    return [sc.resolve(p) for p in sc.store.also] + ([sc.resolve(sc.store.path)] if sc.store.path else []) \
+        + [REPO / "models"]
+
+
+def missing(sc, data_path: str, only: set[str] | None) -> list[tuple[str, float]]:
+    """(name, cost) of the scenario's trained models that no store here holds."""
+    from semcom.app.runner import prepare_data
+    from semcom.models.families import family_of
+    from semcom.models.store import ModelStore
+    from semcom.models.zoo import classifier_spec, codec_spec
+
+    store = ModelStore(_also(sc)[0], also=_also(sc)[1:])
+    _, data, _, _ = prepare_data(sc, data_path)
+    clf = store.find(classifier_spec(sc.classifier, data))
+    out = []
+    for c in sc.codec_list:
+        if not family_of(c.family).trained or (only and c.name not in only):
+            continue
+        if clf is not None and store.find(codec_spec(c, data, clf.key)) is not None:
+            continue
+        out.append((c.name, COST.get(c.objective, 1.0) * c.train.epochs))
+    return out
+
+
+def pack(paths: list[Path], root: Path, out: Path, stem: str) -> list[Path]:
+    """tar files of at most PART_BYTES each (a file larger than that gets a part of its own)."""
+    parts, size, tar = [], 0, None
+    for p in sorted(paths):
+        n = p.stat().st_size
+        if tar is None or size + n > PART_BYTES:
+            if tar is not None:
+                tar.close()
+            parts.append(out / f"{stem}-{len(parts):02d}.tar")
+            tar, size = tarfile.open(parts[-1], "w"), 0
+        tar.add(p, arcname=str(p.relative_to(root)))
+        size += n
+    if tar is not None:
+        tar.close()
+    return parts
+
+
+def ship(work: Path, data_path: str, scenarios, names_done: dict[str, str]) -> list[Path]:
+    """Half-precision copies of the finished models (float32 and float16 test metrics in each card)."""
+    import torch
+
+    from semcom.app.runner import prepare_data
+    from semcom.models.families import family_of
+    from semcom.models.store import ModelStore
+    from semcom.models.zoo import classifier_spec, codec_spec, stored_classifier
+    from ship_models import half_precision_copy
+
+    source = ModelStore(work / "store", use_shipped=False)
+    dest = ModelStore(work / "models", use_shipped=False)
+    shipped = []
+    for sc in scenarios:
+        _, data, test_x, test_y = prepare_data(sc, data_path)
+        test_y = torch.from_numpy(test_y)
+        found = stored_classifier(sc.classifier, data, ModelStore(work / "store", also=_also(sc)))
+        if found is None:
+            continue
+        classifier, clf_card = found
+        specs = [("classifier", classifier_spec(sc.classifier, data), None)]  # trained here only in smoke runs
+        specs += [(c.name, codec_spec(c, data, clf_card["key"]), family_of(c.family)) for c in sc.codec_list
+                  if c.name in names_done]
+        for name, spec, family in specs:
+            stored = source.find(spec)
+            if stored is None or (family is not None and names_done[name] != stored.key):
+                continue
+            state, card = source.load_state(spec)
+            copy = half_precision_copy(name, stored, state, card, family, dest, classifier, test_x, test_y)
+            shipped += [copy.weights, copy.weights.parent / f"{copy.key}.json"]
+    return sorted(set(shipped))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("scenario", nargs="+")
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True, help="where the packed parts and summary.json go ($OUT on the device)")
+    ap.add_argument("--work", default="/tmp/semcom-gpu-train", help="scratch store and logs")
+    ap.add_argument("--jobs", type=int, default=12)
+    ap.add_argument("--budget", type=float, default=480.0, help="seconds before unfinished trainings are stopped")
+    ap.add_argument("--only", default=None, help="comma-separated codec names (default: every missing one)")
+    ap.add_argument("--smoke", action="store_true", help="1 epoch on 256 images: tests this script on CPU")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        return worker(args)
+    t0 = time.monotonic()
+    out, work = Path(args.out), Path(args.work)
+    out.mkdir(parents=True, exist_ok=True)
+    (work / "logs").mkdir(parents=True, exist_ok=True)
+    only = {n.strip() for n in args.only.split(",")} if args.only else None
+    scenarios = [_scenario(p, args.smoke) for p in args.scenario]
+    queue = sorted(((cost, path, name) for path, sc in zip(args.scenario, scenarios)
+                    for name, cost in missing(sc, args.data, only)), reverse=True)
+    print(f"{len(queue)} models to train, {args.jobs} at a time: " + ", ".join(n for _, _, n in queue), flush=True)
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1",
+               PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    running: dict[str, tuple[subprocess.Popen, float, Path]] = {}
+    done: dict[str, str] = {}
+    failed: list[str] = []
+    while queue or running:
+        while queue and len(running) < args.jobs and time.monotonic() - t0 < args.budget:
+            _, path, name = queue.pop(0)
+            log = work / "logs" / f"{name}.log"
+            cmd = [sys.executable, __file__, path, "--data", args.data, "--out", str(out), "--work", str(work),
+                   "--worker", name]
+            if args.smoke:
+                cmd.append("--smoke")
+            running[name] = (subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env),
+                             time.monotonic(), log)
+        for name, (proc, started, log) in list(running.items()):
+            if proc.poll() is None:
+                if time.monotonic() - t0 > args.budget:
+                    proc.terminate()
+                    proc.wait()
+                    print(f"stopped {name} at the budget after {time.monotonic() - started:.0f} s", flush=True)
+                    failed.append(name)
+                    del running[name]
+                continue
+            del running[name]
+            last = log.read_text().strip().splitlines()[-1:] or [""]
+            try:
+                row = json.loads(last[0])
+                done[name] = row["key"]
+                print(f"done {name} in {time.monotonic() - started:.0f} s: {row['metrics']}", flush=True)
+            except (json.JSONDecodeError, KeyError):
+                failed.append(name)
+                print(f"FAILED {name} (rc {proc.returncode}); see {log}", flush=True)
+        if queue and time.monotonic() - t0 >= args.budget:
+            failed += [n for _, _, n in queue]
+            queue.clear()
+        time.sleep(1.0)
+    shipped = ship(work, args.data, scenarios, done)
+    parts = pack(shipped, work / "models", out, "models")
+    checkpoints = sorted((work / "store" / "checkpoints").rglob("*")) if (work / "store" / "checkpoints").exists() else []
+    parts += pack([p for p in checkpoints if p.is_file()], work / "store", out, "checkpoints")
+    parts += pack(sorted((work / "logs").glob("*.log")), work, out, "logs")
+    summary = {"trained": done, "unfinished": failed, "parts": [p.name for p in parts],
+               "seconds": time.monotonic() - t0}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary, indent=1), flush=True)
+    return 0 if not failed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

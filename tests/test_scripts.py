@@ -1,0 +1,75 @@
+"""The model-shipping scripts: packing for the device tool's transfer limits, and the
+half-precision copy every shipped model goes through."""
+
+from __future__ import annotations
+
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import gpu_train  # noqa: E402
+import ship_models  # noqa: E402
+
+
+def test_pack_splits_into_parts_under_the_limit_and_keeps_every_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(gpu_train, "PART_BYTES", 1000)
+    root = tmp_path / "models"
+    root.mkdir()
+    files = []
+    for i, size in enumerate([400, 400, 400, 1500, 10]):
+        p = root / f"m{i}.bin"
+        p.write_bytes(bytes([i]) * size)
+        files.append(p)
+    out = tmp_path / "out"
+    out.mkdir()
+    parts = gpu_train.pack(files, root, out, "models")
+    names = []
+    for part in parts:
+        with tarfile.open(part) as tar:
+            members = tar.getmembers()
+            names += [m.name for m in members]
+            # a part holds at most the limit, unless one file alone is larger
+            assert sum(m.size for m in members) <= 1000 or len(members) == 1
+    assert sorted(names) == sorted(p.name for p in files)
+    assert [p.name for p in parts] == [f"models-{i:02d}.tar" for i in range(len(parts))]
+    # in name order: m0 + m1 (800) | m2 (400; +1500 would pass 1000) | m3 (1500, alone) | m4
+    assert len(parts) == 4
+
+
+@pytest.mark.parametrize("family_name", ["learned", "analog", None])
+def test_half_precision_copy_records_both_evaluations_and_stores_float16(tmp_path, family_name):
+    from semcom.codecs.networks import DigitClassifier
+    from semcom.models.families import family_of
+    from semcom.models.specs import CodecConfig
+    from semcom.models.store import ModelStore
+
+    torch.manual_seed(0)
+    classifier = DigitClassifier().eval()
+    x, y = torch.rand(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    if family_name is None:
+        family, spec, model = None, {"kind": "classifier", "test": 1}, classifier
+    else:
+        config = CodecConfig(name="x", family=family_name, objective="mse", dim=4)
+        family = family_of(config.family)
+        spec = family.spec(config, {"train": "test"}, "clf")
+        model = family.empty(spec).eval()
+    source, dest = ModelStore(tmp_path / "f32", use_shipped=False), ModelStore(tmp_path / "f16", use_shipped=False)
+    stored = source.save(spec, model.state_dict(), {})
+    state, card = source.load_state(spec)
+    copy = ship_models.half_precision_copy("x", stored, state, card, family, dest, classifier, x, y)
+    assert copy.key == stored.key and copy.card["weights_dtype"] == "float16"
+    check = copy.card["half_precision_of"]
+    assert check["weights_sha256"] == stored.card["weights_sha256"]
+    metrics = ("accuracy",) if family is None else ("accuracy", "mse")
+    for m in metrics:
+        assert 0 <= check[f"test_{m}_float32"] and 0 <= check[f"test_{m}_float16"]
+    loaded, _ = dest.load_state(spec)
+    for k, v in state.items():
+        if v.is_floating_point():  # what is stored is the float16 rounding of the float32 weights
+            assert torch.equal(loaded[k], v.half().float()), k

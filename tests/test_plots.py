@@ -102,3 +102,20 @@ def test_reconstruction_grid_marks_exactly_the_misclassified_tiles():
     examples = {"original": np.zeros((3, 784)), "original#label": np.array([7, 2, 1]),
                 "original#pred": np.array([7, 2, 1]), "c|clean": np.zeros((3, 784)), "c|clean#pred": np.array([7, 3, 1])}
     assert misclassified_tiles(examples, ["original", "c|clean"], 3) == [(1, 1)]
+
+
+def test_a_runs_entries_never_share_a_colour_and_keep_it_across_its_figures(tmp_path):
+    from semcom.app.figstyle import codec_colour, codec_colours, colour_table
+
+    # the pilot_recipe names: under a hash of the name alone, L16 took only_compression's
+    # blue and adam999 the same blue; sigma1 and lr1e3 shared a brown
+    names = ["base", "L2", "L16", "sigma1", "noise", "lr1e3", "adam999", "NA2", "only_compression"]
+    table = colour_table(names)
+    assert len(set(table.values())) == len(names)
+    assert table["NA2"] == codec_colour("NA2") and table["only_compression"] == codec_colour("only_compression")
+    assert colour_table(reversed(names)) == table  # order of appearance does not matter
+    with codec_colours(names):
+        inside = {n: codec_colour(n) for n in names}
+        with codec_colours(["L16"]):  # a figure drawn inside the run keeps the run's colours
+            assert codec_colour("L16") == inside["L16"]
+    assert inside == table

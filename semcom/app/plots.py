@@ -10,6 +10,7 @@ caption of each figure says which. A figure or panel whose sweep has one value i
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections import defaultdict
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from semcom.app.figstyle import WIDTH, codec_colour, new_figure, rate_line, rate_marker, style_context
+from semcom.app.figstyle import WIDTH, codec_colour, codec_colours, new_figure, rate_line, rate_marker, style_context
 from semcom.models.store import atomic_write_bytes
 from semcom.sweep import parameter_axis_label
 
@@ -95,6 +96,16 @@ def _base(row: dict) -> str:
     return b if isinstance(b, str) and b else _group(row)
 
 
+def _run_colours(draw):
+    """Draw inside the colour scope of the rows' entries (see figstyle.codec_colours), unless
+    a caller (draw_run) already opened one for the whole run."""
+    @functools.wraps(draw)
+    def wrapper(rows, *args, **kwargs):
+        with codec_colours(_base(r) for r in rows if r["codec"] != "original"):
+            return draw(rows, *args, **kwargs)
+    return wrapper
+
+
 def _series(row: dict) -> str:
     """The line a row belongs to: its codec (training seeds pooled), plus the link and bitstream settings."""
     parts = [_group(row)] + [row[k] for k in ("link", "bitstream") if isinstance(row.get(k), str) and row.get(k)]
@@ -104,6 +115,9 @@ def _series(row: dict) -> str:
 # the transport variants of one codec (link and bitstream settings) share its colour; these tell them apart
 _VARIANT_STYLES = [("-", None), ((0, (5, 2)), "s"), ((0, (1, 1.5)), "^"), ((0, (6, 2, 1, 2)), "D"),
                    ((0, (3, 3)), "v"), ((0, (8, 2, 1, 2, 1, 2)), "P")]
+
+
+_HATCHES = [None, "////", "....", "xxxx", "\\\\\\\\", "++++"]
 
 
 def _variant(row: dict) -> str:
@@ -148,6 +162,7 @@ def _panel(row: dict) -> str:
     return g if isinstance(g, str) and g else str(row["channel_kind"])
 
 
+@_run_colours
 def metric_vs_channel(rows: list[dict], metric: str, out_dir: Path, formats: list[str], stem: str,
                       style: str = "paper") -> list[Path]:
     """One panel per group of channel settings whose swept parameter takes several values
@@ -198,6 +213,7 @@ def metric_vs_channel(rows: list[dict], metric: str, out_dir: Path, formats: lis
         return _save(fig, out_dir, stem, formats)
 
 
+@_run_colours
 def metric_by_setting(rows: list[dict], metric: str, out_dir: Path, formats: list[str], stem: str,
                       style: str = "paper") -> list[Path]:
     """Grouped bars, one group per channel setting and one bar per codec: for runs whose channel
@@ -214,9 +230,12 @@ def metric_by_setting(rows: list[dict], metric: str, out_dir: Path, formats: lis
         fig = new_figure(min(full, max(col, 0.35 * len(settings) * max(len(series), 2))), col * 0.75)
         ax = fig.subplots()
         width = 0.8 / len(series)
+        variants = list(dict.fromkeys(_variant(r) for r in coded))
         stats_all = []
         for i, name in enumerate(series):
             mine = [r for r in coded if _series(r) == name]
+            # transport variants of one codec share its colour: a hatch per variant tells them apart
+            hatch = _HATCHES[variants.index(_variant(mine[0])) % len(_HATCHES)] if len(variants) > 1 else None
             xs, ys, bars = [], [], []
             for j, setting in enumerate(settings):
                 sel = [r for r in mine if _channel_of(r) == setting]
@@ -227,7 +246,7 @@ def metric_by_setting(rows: list[dict], metric: str, out_dir: Path, formats: lis
                     ys.append(scale * st.mean)
                     bars.append(scale * st.bar)
             ax.bar(xs, ys, width * 0.9, yerr=bars if any(bars) else None, color=_style(mine)["color"], label=name,
-                   capsize=1.5)
+                   capsize=1.5, hatch=hatch, edgecolor="white" if hatch else None, linewidth=0)
         if metric == "accuracy" and original:
             ax.axhline(100 * original[0], color="0.45", linestyle=(0, (4, 2)), linewidth=0.8, label="original images")
         ax.set_xticks(range(len(settings)), settings)
@@ -250,6 +269,7 @@ def _representative_settings(rows: list[dict]) -> list[str]:
     return chosen
 
 
+@_run_colours
 def metric_vs_rate(rows: list[dict], metric: str, out_dir: Path, formats: list[str], stem: str,
                    style: str = "paper") -> list[Path]:
     """Tradeoff curves: metric vs bits per digit, one line per codec entry, one panel per setting."""
@@ -297,6 +317,7 @@ def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]
     return front
 
 
+@_run_colours
 def accuracy_vs_mse(rows: list[dict], out_dir: Path, formats: list[str], stem: str = "accuracy_vs_mse",
                     setting: str | None = None, style: str = "paper") -> list[Path]:
     """The distortion-classification plane on one channel setting (default: clean): each codec
@@ -567,6 +588,7 @@ def training_curves(histories: dict[str, dict], out_dir: Path, formats: list[str
         return _save(fig, out_dir, stem, formats)
 
 
+@_run_colours
 def history_styles(rows: list[dict]) -> dict[str, dict]:
     """Model name -> the colour, marker and line of its codec, for the training curves."""
     out = {"classifier": {"color": "0.35", "linestyle": (0, (4, 2)), "marker": None}}
@@ -576,6 +598,7 @@ def history_styles(rows: list[dict]) -> dict[str, dict]:
     return out
 
 
+@_run_colours
 def draw_run(rows: list[dict], examples: dict[str, np.ndarray] | None, out_dir: Path, formats: list[str],
              latencies: dict[tuple[str, str, str], np.ndarray] | None = None, *,
              deadlines: dict[str, float] | None = None, style: str = "paper") -> list[Path]:

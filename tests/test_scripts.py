@@ -73,3 +73,20 @@ def test_half_precision_copy_records_both_evaluations_and_stores_float16(tmp_pat
     for k, v in state.items():
         if v.is_floating_point():  # what is stored is the float16 rounding of the float32 weights
             assert torch.equal(loaded[k], v.half().float()), k
+
+
+def test_codec_diagnostics_bounds_hold_by_construction():
+    """The nearest-codeword encoder and the centroid decoder can only lower the MSE of the
+    network's own encoder and decoder; a wrong search or a wrong centroid would break this."""
+    import codec_diagnostics
+    from semcom.codecs.learned import LearnedCodec, LearnedCodecConfig
+    from semcom.codecs.networks import DigitClassifier
+
+    torch.manual_seed(1)
+    codec = LearnedCodec(LearnedCodecConfig(dim=2, levels=4, width=16)).eval()
+    images, labels = torch.rand(200, 1, 28, 28), torch.randint(0, 10, (200,))
+    out = codec_diagnostics.diagnose(codec, DigitClassifier().eval(), images, labels)
+    assert set(out) == {"network encoder", "nearest codeword", "unquantized latent", "centroid oracle (test set)"}
+    assert out["nearest codeword"][0] <= out["network encoder"][0] + 1e-7
+    assert out["centroid oracle (test set)"][0] <= out["network encoder"][0] + 1e-7
+    assert all(0.0 <= acc <= 1.0 for _, acc in out.values())

@@ -80,3 +80,35 @@ def test_shipped_codec_reproduces_its_recorded_test_metrics(shipped, name):
     assert row["mse"] == pytest.approx(recorded["test_mse_float32"], rel=1e-2)
     prior = np.asarray(card["symbol_prior"])
     assert prior.shape == (codec.dim, 4) and np.allclose(prior.sum(axis=1), 1.0)
+
+
+def test_shipped_analog_codec_needs_no_training_and_reproduces_its_card(mnist_dir, tmp_path):
+    """The DeepJSCC-style codec of mnist_phy_awgn.toml ships too (#14): obtained without
+    training, it scores on the scenario's test images what its card recorded at shipping."""
+    from semcom.models.families import Analog
+    from semcom.models.training.analog import evaluate_analog
+
+    scenario = load_scenario(REPO / "scenarios" / "mnist_phy_awgn.toml")
+    _, data, test_x, test_y = prepare_data(scenario, mnist_dir)
+    store = ModelStore(tmp_path / "empty-store")
+    (section,) = [c for c in scenario.codec_list if c.family == "analog"]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the shipped analog codec should have been used, but training was started")
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(zoo, "train_classifier", no_training)
+    mp.setattr(Analog, "make", no_training)
+    try:
+        clf, clf_card = zoo.obtain_classifier(scenario.classifier, data, store, progress=False)
+        codec, card = zoo.obtain_codec(section, data, clf, clf_card["key"], store, progress=False)
+    finally:
+        mp.undo()
+    assert (shipped_root() / f"{card['key']}.json").exists() and card["weights_dtype"] == "float16"
+    import torch
+
+    got = evaluate_analog(codec, test_x, torch.from_numpy(test_y), clf, snr_db=codec.config.train_snr_db)
+    recorded = card["half_precision_of"]
+    assert got["accuracy"] == pytest.approx(recorded["test_accuracy_float16"], abs=1e-6)
+    assert got["mse"] == pytest.approx(recorded["test_mse_float16"], rel=1e-5)
+    assert got["accuracy"] > 0.85  # far above the 8-bit digital codecs at this SNR: a real trained model

@@ -100,6 +100,14 @@ class Channel(ABC):
     def _transmit(self, out: np.ndarray, rng: np.random.Generator) -> Received:
         """Corrupt ``out`` (validated, owned uint8 copy) in place and wrap it."""
 
+    def axis_label(self, param: str) -> str | None:
+        """Words and unit for a figure axis that sweeps ``param`` (its field's ``axis`` metadata);
+        a channel whose parameter means different things by setting overrides this."""
+        for f in dataclasses.fields(self):
+            if f.name == param:
+                return f.metadata.get("axis")
+        return None
+
     def params(self) -> dict[str, Any]:
         """Constructor arguments as a plain dict: ``make(kind, **params())`` rebuilds."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -90,6 +90,12 @@ class CodedLink(Channel):
         if self.n % MODULATIONS[self.modulation][1]:
             raise _params.fail(self.kind, "n", f"a multiple of the {self.modulation} bits per symbol", self.n)
 
+    def axis_label(self, param: str) -> str | None:
+        """``snr_db`` is Es/N0 or Eb/N0 as ``snr`` says: the axis says which."""
+        if param == "snr_db":
+            return ("Es/N0" if self.snr == "esn0" else "Eb/N0") + " (dB)"
+        return super().axis_label(param)
+
     # ------------------------------------------------------------------ layout
     @property
     def payload_bits(self) -> int:

@@ -57,6 +57,17 @@ class ChannelPoint:
     def axis_param(self) -> str:
         return self.axis if self.axis is not None else next(iter(self.params), "")
 
+    @property
+    def axis_label(self) -> str:
+        """The x-axis words of this setting's sweep, as the channel itself names them
+        (a coded link's SNR is Es/N0 or Eb/N0); '' for a setting with no parameter."""
+        param = self.axis_param
+        if not param:
+            return ""
+        channel = self.make()
+        words = channel.axis_label(param) if hasattr(channel, "axis_label") else None
+        return f"{_KIND_NAMES.get(self.kind, self.kind)}: {words}" if words else parameter_axis_label(self.kind, param)
+
     @classmethod
     def of(cls, channel: channels.Channel) -> "ChannelPoint":
         """The setting of a channel object (any :class:`channels.Channel`, a cascade too)."""

@@ -137,6 +137,13 @@ def _style(rows: list[dict], variants: list[str] | None = None) -> dict:
     return style
 
 
+def _axis_label(rows: list[dict]) -> str:
+    """The swept parameter's axis words: as the channel named them in the rows (runs since the
+    column exists), else from its declaration."""
+    named = rows[0].get("channel_axis")
+    return named if isinstance(named, str) and named else parameter_axis_label(rows[0]["channel_kind"], rows[0]["param"])
+
+
 def _channel_of(row: dict) -> str:
     label = row.get("channel_label")
     return label if isinstance(label, str) and label else str(row["channel"])
@@ -203,7 +210,7 @@ def metric_vs_channel(rows: list[dict], metric: str, out_dir: Path, formats: lis
                            label="original images")
             if param in _LOG_PARAMS and all(float(r["param_value"]) > 0 for r in sel):
                 ax.set_xscale("log")
-            ax.set_xlabel(parameter_axis_label(kind, param))
+            ax.set_xlabel(_axis_label(sel))
             if len(panels) > 1 or panel != kind:
                 ax.set_title(panel, fontsize="small")
         axes[0].set_ylabel(METRIC_AXIS[metric])
@@ -393,7 +400,7 @@ def rate_channel_heatmaps(rows: list[dict], out_dir: Path, formats: list[str], s
                                     color="white" if (v < np.nanmean(grid)) == (metric == "accuracy") else "black")
                     ax.set_xticks(range(len(x_labels)), x_labels, rotation=45)
                     ax.set_yticks(range(len(rates)), [f"{r:g}" for r in rates])
-                    ax.set_xlabel(parameter_axis_label(kind, sel[0]["param"]))
+                    ax.set_xlabel(_axis_label(sel))
                     ax.set_ylabel("bits per digit")
                     ax.set_title(METRIC_AXIS[metric])
                     ax.grid(False)

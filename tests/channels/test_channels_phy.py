@@ -136,3 +136,14 @@ def test_parameters_are_checked_by_name():
     with pytest.raises(channels.ChannelParameterError, match="k must be an integer above the CRC"):
         channels.make("coded", snr_db=1.0, k=10)
     assert channels.make("coded", snr_db=2.0, code="none", k=64, n=1).n == 64  # 'none' sends k bits
+
+
+def test_the_snr_axis_says_whether_it_is_es_n0_or_eb_n0():
+    from semcom.sweep import ChannelPoint
+
+    assert CodedLink(snr_db=1.0, snr="esn0").axis_label("snr_db") == "Es/N0 (dB)"
+    assert CodedLink(snr_db=1.0, snr="ebn0").axis_label("snr_db") == "Eb/N0 (dB)"
+    assert CodedLink(snr_db=1.0).axis_label("k") == "k"  # other fields: their declared axis words
+    point = ChannelPoint("coded", {"snr_db": 2.0, "snr": "esn0"}, "coded SNR=2 dB", axis="snr_db")
+    assert point.axis_label.endswith("Es/N0 (dB)")
+    assert ChannelPoint("bsc", {"p": 0.1}, "BSC p=0.1").axis_label == "BSC: crossover probability p"

@@ -13,7 +13,9 @@ Sections (see benchmarks/README.md):
     with the image critic and with the four Haar critics; variants channels_last, bfloat16
     autocast (the training option precision = "bf16") and torch.compile vs the plain float32
     step; and evaluation decoding at batch 256 vs 4096 under no_grad vs inference_mode;
-(d) bitstream coding in digits/s: entropy coding (range coder, grouped packets) vs the fixed-length packer.
+(d) bitstream coding in digits/s: entropy coding (range coder, grouped packets) vs the fixed-length packer;
+(e) the coded PHY (5G LDPC + QPSK, scenarios/mnist_phy_awgn.toml's SNR sweep, AWGN and Rayleigh): the
+    shared error-pattern fast path vs running Sionna once per codec, checked bit for bit and by BLER.
 
 Timing: time.perf_counter, warm-up runs first, median of the repeats. No timing is
 asserted anywhere; the numbers are reported, not checked.
@@ -44,6 +46,7 @@ from semcom.app.scenario import load_scenario  # noqa: E402
 from timing import default_data_dir, fmt_rate, host_kind, load_test_images, log, machine_info  # noqa: E402
 from suite_channels import section_channels  # noqa: E402
 from suite_coding import section_coding  # noqa: E402
+from suite_phy import section_phy  # noqa: E402
 from suite_sweep import section_sweep  # noqa: E402
 from suite_training import MODELS, compile_worker, section_training  # noqa: E402
 
@@ -117,6 +120,22 @@ def report_lines(result: dict) -> list[str]:
                          f"({e['encode']['ratio_vs_fixed']:.3f}x the packer), {e['decode']['digits_per_s']:,.0f} "
                          f"decoded ({e['decode']['ratio_vs_fixed']:.3f}x); {e['payload_bits_per_digit']:.3f} "
                          f"bits/digit payload, {e['bits_per_digit_with_headers']:.3f} with headers")
+    e = result.get("phy")
+    if e:
+        bx, bl = e["bit_exact_check"], e["bler_check"]
+        exact = "yes" if bx["identical"] else f"NO ({len(bx['mismatches'])} of {bx['n_points']} points differ)"
+        agree = "yes" if bl["agree"] else f"NO ({len(bl['mismatches'])} of {bl['n_points']} points outside)"
+        cw = e["codewords_simulated"]
+        lines.append(f"(e) coded PHY, {e['n_codecs']} codecs x {e['n_points']} points x {e['n_digits']:,} digits "
+                     f"({e['codewords_per_point']} codewords/point):   "
+                     f"Sionna per codec {e['baseline']['median_s']:.2f} s   "
+                     f"shared pattern {e['measurement']['median_s']:.2f} s   {e['speedup']:.2f}x   "
+                     f"(codewords simulated {cw['direct']:,} vs {cw['fast']:,})")
+        first = sum(r["fast_first_codec_s"] for r in e["points"])
+        others = sum(r["fast_other_codecs_s"] for r in e["points"])
+        lines.append(f"(e) fast path: first codec {first:.2f} s, the other {e['n_codecs'] - 1} {others:.3f} s;   "
+                     f"bit-exact vs coupled direct: {exact} ({bx['n_points']} points x {e['n_codecs']} codecs);   "
+                     f"BLER within {bl['z']:g} sd at every point: {agree}")
     return lines
 
 
@@ -128,9 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", help="MNIST folder (default $SEMCOM_TEST_DATA or <repo>/../shared/data/mnist)")
     ap.add_argument("--store", help="model store: use the scenario's stored codec and classifier if found")
     ap.add_argument("--scenario", default=str(REPO / "scenarios" / "mnist_8bit.toml"))
-    ap.add_argument("--sections", default="abcd", help="which sections to run, e.g. 'ab' (default abcd)")
-    ap.add_argument("--images", type=int, default=0, help="override the number of test images (a, c decode)")
-    ap.add_argument("--points", type=int, default=0, help="keep only the first N sweep points of each codec")
+    ap.add_argument("--sections", default="abcde", help="which sections to run, e.g. 'ab' (default abcde)")
+    ap.add_argument("--images", type=int, default=0, help="override the number of test images (a, c decode) "
+                                                          "and of digits per codec (e)")
+    ap.add_argument("--points", type=int, default=0, help="keep only the first N sweep points of each codec "
+                                                          "(a) or coded settings (e)")
+    ap.add_argument("--codecs", type=int, default=0, help="codecs sharing each coded point in (e) (default 3)")
     ap.add_argument("--bits", type=int, default=0, help="override the number of bits in (b)")
     ap.add_argument("--steps", type=int, default=0, help="override the number of timed training steps")
     ap.add_argument("--sweep-repeats", type=int, default=1, help="timed repeats of the direct sweep (default 1)")
@@ -172,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         result["training"] = section_training(args, images)
     if "d" in args.sections:
         result["coding"] = section_coding(args)
+    if "e" in args.sections:
+        result["phy"] = section_phy(args)
     result["seconds"] = time.perf_counter() - t_all
     result["machine"]["loadavg_at_end"] = list(os.getloadavg())
 

@@ -31,7 +31,8 @@ from semcom.evaluation import CodecUnderTest  # noqa: E402
 
 
 
-TRAINING_PATTERN = "semcom.app.cli run scenarios/mnist_8bit"
+# `semcom run|train scenarios/...` (or `python -m semcom[.app.cli] ...`): a training or sweep on the same cores
+TRAINING_PATTERN = r"semcom(\.app\.cli)? (run|train) scenarios/"
 
 
 def log(msg: str) -> None:

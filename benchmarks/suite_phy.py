@@ -7,8 +7,8 @@ k = 256, n = 512, QPSK, CRC-16, Es/N0 -5..20 dB, AWGN and Rayleigh block fading)
 - Baseline: the direct path. Every codec's codewords are encoded, sent and decoded by Sionna, with
   fresh noise per codec (the link with its shortcut switched off, called as the sweep calls it).
 - Measured: the fast path as CodecBench.run uses it. Every codec's rng starts from the same
-  (setting, seed) state, so the first codec pays for the all-zero codeword's error pattern (one
-  256-codeword chunk per 256 codewords) and the others hit channels.phy._pattern_chunk's cache. The
+  (setting, seed) state, so the first codec pays for the all-zero codeword's error pattern (chunks
+  of channels.phy._CHUNK codewords, decoded in one call) and the others hit the pattern cache. The
   cache is cleared before every timed repeat, so the first codec's cost is included.
 
 Correctness: (1) bit for bit, at the points where some codewords fail and some pass: the direct path
@@ -35,7 +35,7 @@ if str(HERE) not in sys.path:
 import numpy as np  # noqa: E402
 
 from channels._base import Received  # noqa: E402
-from channels.phy import _CHUNK, CodedLink, _blocks, _draw_noise, _pattern_chunk  # noqa: E402
+from channels.phy import _CHUNK, CodedLink, _blocks, _chunk_noise, _draw_noise, clear_pattern_cache  # noqa: E402
 from semcom.sweep import SweepPoint, point_seed  # noqa: E402
 
 from timing import log, ratio  # noqa: E402
@@ -94,8 +94,8 @@ def block_errors(received: Received, digits_per_codeword: int) -> tuple[int, int
 # ---------------------------------------------------------------------------- the coupled direct path
 def fast_path_noise(link: CodedLink, blocks: int, key: int) -> tuple[np.ndarray, np.ndarray]:
     """The noise (after equalization) and fading the fast path drew for ``blocks`` codewords of ``key``
-    (channels.phy._pattern_chunk: one generator per 256-codeword chunk, cut to ``blocks``)."""
-    draws = [_draw_noise(link, _CHUNK, np.random.default_rng([key, c])) for c in range(math.ceil(blocks / _CHUNK))]
+    (channels.phy._pattern_chunks: one generator per chunk of _CHUNK codewords, cut to ``blocks``)."""
+    draws = [_chunk_noise(link, key, c) for c in range(math.ceil(blocks / _CHUNK))]
     return (np.concatenate([e for e, _ in draws])[:blocks], np.concatenate([h for _, h in draws])[:blocks])
 
 
@@ -202,7 +202,7 @@ def section_phy(args) -> dict:
     points[0]["direct"](payloads[0], np.random.default_rng(points[0]["direct_seeds"][0]))
 
     def fast_sweep() -> tuple[float, list[dict]]:
-        _pattern_chunk.cache_clear()
+        clear_pattern_cache()
         t0 = time.perf_counter()
         per = []
         for p in points:

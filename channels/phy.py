@@ -34,6 +34,7 @@ complex channel symbols. Together they are the packet-PHY protocol a packet link
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import ClassVar
@@ -49,7 +50,8 @@ CODES = ("ldpc", "polar", "conv", "none")
 MODULATIONS = {"bpsk": ("pam", 1), "qpsk": ("qam", 2), "qam16": ("qam", 4), "qam64": ("qam", 6)}
 FADINGS = ("awgn", "rayleigh")
 _CRCS = {"none": 0, "crc6": 6, "crc11": 11, "crc16": 16, "crc24a": 24}
-_CHUNK = 256  # codewords per cached error-pattern chunk
+_CHUNK = 32  # codewords per cached error-pattern chunk (all missing chunks of a call decode together)
+_CACHE_CHUNKS = 8192  # chunks kept (least recently used dropped): 8192 x 32 codewords
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,7 @@ class CodedLink(Channel):
 
     def error_pattern(self, blocks: int, key: int) -> tuple[np.ndarray, np.ndarray]:
         """(flips of the payload bits, CRC passed) for ``blocks`` codewords of noise ``key``."""
-        chunks = [_pattern_chunk(self, key, c) for c in range(math.ceil(blocks / _CHUNK))]
+        chunks = _pattern_chunks(self, key, math.ceil(blocks / _CHUNK))
         if not chunks:
             return np.zeros((0, self.payload_bits), np.uint8), np.zeros(0, bool)
         flips = np.concatenate([f for f, _ in chunks])[:blocks]
@@ -230,11 +232,40 @@ def _draw_noise(link: CodedLink, blocks: int, rng: np.random.Generator) -> tuple
     return n, np.ones(blocks, complex)
 
 
-@lru_cache(maxsize=4096)
-def _pattern_chunk(link: CodedLink, key: int, chunk: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng([key, chunk])
-    noise = _draw_noise(link, _CHUNK, rng)
-    return _run(link, np.zeros((_CHUNK, link.payload_bits), np.uint8), noise)
+_PATTERNS: "OrderedDict[tuple[CodedLink, int, int], tuple[np.ndarray, np.ndarray]]" = OrderedDict()
+
+
+def _chunk_noise(link: CodedLink, key: int, chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk ``chunk`` of noise ``key``: its own generator, so a longer request extends a shorter one."""
+    return _draw_noise(link, _CHUNK, np.random.default_rng([key, chunk]))
+
+
+def _pattern_chunks(link: CodedLink, key: int, n_chunks: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(flips, CRC passed) of chunks 0..n_chunks-1 of noise ``key`` on the all-zero codeword.
+
+    Chunks are small, so a request decodes little more than it needs, and cached, so every
+    codec sent with the same rng state (a sweep point's codecs) reuses them; the chunks not yet
+    cached are decoded in one Sionna call (codewords decode independently, so batching them
+    changes no bit)."""
+    missing = [c for c in range(n_chunks) if (link, key, c) not in _PATTERNS]
+    if missing:
+        noise = [_chunk_noise(link, key, c) for c in missing]
+        flips, ok = _run(link, np.zeros((len(missing) * _CHUNK, link.payload_bits), np.uint8),
+                         (np.concatenate([e for e, _ in noise]), np.concatenate([h for _, h in noise])))
+        for i, c in enumerate(missing):
+            _PATTERNS[(link, key, c)] = (flips[i * _CHUNK : (i + 1) * _CHUNK], ok[i * _CHUNK : (i + 1) * _CHUNK])
+    out = []
+    for c in range(n_chunks):
+        _PATTERNS.move_to_end((link, key, c))
+        out.append(_PATTERNS[(link, key, c)])
+    while len(_PATTERNS) > _CACHE_CHUNKS:
+        _PATTERNS.popitem(last=False)
+    return out
+
+
+def clear_pattern_cache() -> None:
+    """Forget every cached error pattern (benchmarks time the first codec's cost with it)."""
+    _PATTERNS.clear()
 
 
 @lru_cache(maxsize=64)

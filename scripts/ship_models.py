@@ -17,6 +17,7 @@ session never trains the model again.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -104,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             spec = codec_spec(sections[name], data, clf_card["key"])
         else:
             raise SystemExit(f"{name}: not a codec of {args.scenario} (nor 'classifier')")
-        if dest.root != source.root and dest.find(spec) is not None:
+        shipped = dest.find(spec)
+        if shipped is not None and shipped.card.get("weights_dtype") == "float16":
             print(f"{name}: already shipped in {dest.root}")
             continue
         loaded = source.load_state(spec)
@@ -116,12 +118,16 @@ def main(argv: list[str] | None = None) -> int:
         stored = source.find(spec)
         family = None if name == "classifier" else family_of(sections[name].family)
         copy = half_precision_copy(name, stored, state, card, family, dest, classifier, test_x, test_y)
-        if stored.weights.parent != dest.root and stored.weights.parent.resolve() == (REPO / "models").resolve():
+        if stored.weights.parent.resolve() != dest.root.resolve() \
+                and stored.weights.parent.resolve() == (REPO / "models").resolve():
             stored.weights.unlink()
             (stored.weights.parent / f"{stored.key}.json").unlink()
             written += [stored.weights, stored.weights.parent / f"{stored.key}.json"]
+        elif stored.weights != copy.weights:  # converted in place: the float32 file is gone
+            written.append(stored.weights)
         written += [copy.weights, copy.weights.parent / f"{copy.key}.json"]
-    if args.commit:
+    if args.commit and written:  # never a bare `git commit`: it would take whatever else is staged
+        written = [Path(os.path.abspath(p)) for p in written]
         tracked = set(subprocess.run(["git", "ls-files", "--", *map(str, written)], cwd=REPO, capture_output=True,
                                      text=True, check=True).stdout.split())
         paths = [str(p) for p in written if p.exists() or str(p.relative_to(REPO)) in tracked]

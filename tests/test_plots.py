@@ -119,3 +119,26 @@ def test_a_runs_entries_never_share_a_colour_and_keep_it_across_its_figures(tmp_
         with codec_colours(["L16"]):  # a figure drawn inside the run keeps the run's colours
             assert codec_colour("L16") == inside["L16"]
     assert inside == table
+
+
+def test_a_long_sweep_of_one_parameter_is_tabulated_by_value_not_by_setting():
+    from semcom.app.summary import pivot
+
+    rows = [{"codec": "original", "accuracy": 0.99}]
+    for codec in ("a", "b"):
+        rows.append({"codec": codec, "codec_group": codec, "channel_kind": "clean", "channel": "clean",
+                     "channel_label": "clean", "param": "", "param_value": float("nan"), "accuracy": 0.9,
+                     "mse": 0.03, "bits_per_digit": 8, "seed": 0, "train_seed": ""})
+        for fading in ("awgn", "rayleigh"):
+            for snr in range(10):
+                rows.append({"codec": codec, "codec_group": codec, "channel_kind": "coded",
+                             "channel": f"coded SNR={snr} dB, fading={fading}",
+                             "channel_label": f"coded SNR={snr} dB, fading={fading}",
+                             "channel_group": f"coded fading={fading}", "channel_axis": "coded: Es/N0 (dB)",
+                             "param": "snr_db", "param_value": float(snr), "accuracy": snr / 10 + (fading == "awgn") / 100,
+                             "mse": 0.05, "bits_per_digit": 8, "seed": 0, "train_seed": ""})
+    header, body, _ = pivot(rows)
+    assert header[4:] == [f"acc. % Es/N0 (dB) = {v}" for v in range(10)]
+    assert [line[0] for line in body] == ["a · coded fading=awgn", "a · coded fading=rayleigh",
+                                          "b · coded fading=awgn", "b · coded fading=rayleigh"]
+    assert body[0][3] == "90.00" and body[0][4 + 7] == "71.00" and body[1][4 + 7] == "70.00"

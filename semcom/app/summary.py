@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from operator import itemgetter
 
 import numpy as np
 
@@ -41,17 +42,58 @@ def _cell(stat, metric: str = "accuracy") -> str:
     return value
 
 
+#: above this many channel settings, one swept parameter is laid out as columns of its values
+WIDE = 8
+
+
+def _swept(coded: list[dict]) -> str | None:
+    """The parameter every non-clean setting sweeps, when the table would be too wide otherwise."""
+    swept = [r for r in coded if r["channel_kind"] != "clean"]
+    params = {r.get("param") for r in swept}
+    groups = {r.get("channel_group") for r in swept}
+    if len({_column(r) for r in coded}) <= WIDE or len(params) != 1 or not all(isinstance(g, str) and g for g in groups):
+        return None
+    return params.pop() or None
+
+
+def _value(r: dict) -> str:
+    return f"{float(r['param_value']):g}"
+
+
 def pivot(rows: list[dict]) -> tuple[list[str], list[list[str]], str]:
-    """(header, body, spread note) of the codec x channel accuracy table."""
+    """(header, body, spread note) of the codec x channel accuracy table.
+
+    A sweep of one parameter over many settings (an SNR axis over AWGN and Rayleigh, say)
+    gets one row per codec and channel group and one column per parameter value, so the
+    table stays readable; otherwise one column per channel setting."""
     coded = [r for r in rows if r["codec"] != "original"]
-    channels = list(dict.fromkeys(_column(r) for r in coded))
-    names = list(dict.fromkeys(_row_name(r) for r in coded))
+    swept = _swept(coded)
+    if swept is not None:
+        label = next((r["channel_axis"] for r in coded if isinstance(r.get("channel_axis"), str) and r["channel_axis"]),
+                     "")
+        words = label.split(": ", 1)[-1] if label else swept
+        groups = list(dict.fromkeys(r["channel_group"] for r in coded if r["channel_kind"] != "clean"))
+        expanded = []
+        for r in coded:
+            if r["channel_kind"] == "clean":  # the clean setting belongs to every group of its codec
+                expanded += [dict(r, _row=f"{_row_name(r)} · {g}", _col="clean") for g in groups]
+            else:
+                expanded.append(dict(r, _row=f"{_row_name(r)} · {r['channel_group']}", _col=f"{words} = {_value(r)}"))
+        values = sorted({float(r["param_value"]) for r in coded if r["channel_kind"] != "clean"})
+        order = ["clean"] + [f"{words} = {v:g}" for v in values]
+        present = {r["_col"] for r in expanded}
+        return _pivot(expanded, itemgetter("_row"), itemgetter("_col"), [c for c in order if c in present], rows)
+    return _pivot(coded, _row_name, _column, list(dict.fromkeys(_column(r) for r in coded)), rows)
+
+
+def _pivot(coded: list[dict], row_of, column_of, channels: list[str], rows: list[dict]):
+    names = list(dict.fromkeys(row_of(r) for r in coded))
     cells: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in coded:
-        cells[(_row_name(r), _column(r))].append(r)
+        cells[(row_of(r), column_of(r))].append(r)
     clean = next((c for c in channels if c == "clean" or c.startswith("clean")), None)
     header = ["codec", "bits/digit"] + (["MSE, clean"] if clean else []) + [f"acc. % {c}" for c in channels]
-    sent = {name: float(np.mean([float(r["bits_per_digit"]) for r in coded if _row_name(r) == name]))
+    sent = {name: float(np.mean([float(r["bits_per_digit"]) for r in coded if row_of(r) == name]))
             for name in names}
     body, stats = [], []
     for name in names:

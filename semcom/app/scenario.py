@@ -36,19 +36,24 @@ class DatasetSection:
     test_limit: int = field(default=0, metadata=non_negative())
 
 
+def _swept_table(entry: Any, file: str, key: str, schema: type) -> tuple[list[str], list[list[Any]]]:
+    """Check a table's keys against a dataclass; each value becomes a grid (a list sweeps it)."""
+    if not isinstance(entry, dict):
+        raise ScenarioError(file, key, f"expected a table, got {entry!r}")
+    known = [f.name for f in fields(schema)]
+    for name in entry:
+        if name not in known:
+            raise ScenarioError(file, f"{key}.{name}", f"unknown key; expected one of: {', '.join(known)}")
+    names = list(entry)
+    return names, [entry[n] if isinstance(entry[n], list) else [entry[n]] for n in names]
+
+
 def _bitstream_points(entry: Any, file: str) -> list[BitstreamPoint | None]:
     """``[bitstream]`` is optional (fixed-length symbols); a list value sweeps it, e.g.
     ``coding = ["fixed", "entropy"]`` compares the two on every channel setting."""
     if entry is None:
         return [None]
-    if not isinstance(entry, dict):
-        raise ScenarioError(file, "bitstream", f"expected a table, got {entry!r}")
-    known = [f.name for f in fields(BitstreamPoint)]
-    for name in entry:
-        if name not in known:
-            raise ScenarioError(file, f"bitstream.{name}", f"unknown key; expected one of: {', '.join(known)}")
-    names = list(entry)
-    grids = [entry[n] if isinstance(entry[n], list) else [entry[n]] for n in names]
+    names, grids = _swept_table(entry, file, "bitstream", BitstreamPoint)
     points: list[BitstreamPoint | None] = []
     for combo in itertools.product(*grids):
         params = dict(zip(names, combo))
@@ -72,14 +77,7 @@ def _link_points(entry: Any, file: str) -> list[LinkPoint | None]:
         return [None]
     from semcom.netsim import LinkConfig
 
-    if not isinstance(entry, dict):
-        raise ScenarioError(file, "link", f"expected a table, got {entry!r}")
-    known = [f.name for f in fields(LinkConfig)]
-    for name in entry:
-        if name not in known:
-            raise ScenarioError(file, f"link.{name}", f"unknown key; expected one of: {', '.join(known)}")
-    names = list(entry)
-    grids = [entry[n] if isinstance(entry[n], list) else [entry[n]] for n in names]
+    names, grids = _swept_table(entry, file, "link", LinkConfig)
     swept = [n for n, g in zip(names, grids) if isinstance(entry[n], list)]
     points: list[LinkPoint | None] = []
     for combo in itertools.product(*grids):

@@ -73,3 +73,24 @@ def test_analog_sweep_points_degrade_gracefully_with_snr():
     assert math.isnan(rows[20.0]["bits_per_digit"]) and rows[20.0]["coding"] == "analog"
     with pytest.raises(ValueError, match="'clean' or 'coded'"):
         bench.run(SweepPoint("a", ChannelPoint.of(channels.BinarySymmetric(p=0.1)), 0))
+
+
+def test_task_aware_objective_trains_the_analog_codec_towards_the_classifiers_labels():
+    # labels the frozen classifier does not produce on the originals: only the cross-entropy
+    # term can make the reconstructions carry them, so accuracy rises only if that term acts
+    torch.manual_seed(0)
+    images = torch.zeros(200, 1, 28, 28)
+    labels = torch.arange(200) % 10
+    for i in range(200):
+        images[i, 0, 2 + 2 * int(labels[i]) : 6 + 2 * int(labels[i]), 4:24] = 1.0
+    classifier = DigitClassifier().eval()
+    cfg = TrainConfig(epochs=4, batch_size=20, lr=0.005, device="cpu", lr_decay_start=10)
+    codec_cfg = AnalogCodecConfig(4, width=16, train_snr_db=20.0)
+    accuracy = {}
+    for objective, extra in (("mse", {}), ("task_aware", {"lambda_ce": 10.0})):
+        _, hist = train_analog(codec_cfg, cfg, loss_weights(objective, **extra), images, images, labels, classifier,
+                               train_y=labels, progress=False)
+        accuracy[objective] = hist["val_accuracy"][-1]
+    assert accuracy["task_aware"] > accuracy["mse"] + 0.5
+    with pytest.raises(ValueError, match="training labels"):
+        train_analog(codec_cfg, cfg, loss_weights("task_aware"), images, images, labels, classifier, progress=False)

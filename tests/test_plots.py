@@ -142,3 +142,25 @@ def test_a_long_sweep_of_one_parameter_is_tabulated_by_value_not_by_setting():
     assert [line[0] for line in body] == ["a · coded fading=awgn", "a · coded fading=rayleigh",
                                           "b · coded fading=awgn", "b · coded fading=rayleigh"]
     assert body[0][3] == "90.00" and body[0][4 + 7] == "71.00" and body[1][4 + 7] == "70.00"
+
+
+def test_interval_captions_name_each_codecs_number_of_training_seeds():
+    from semcom.app.plots import Stat, training_seed_phrase
+
+    assert training_seed_phrase([Stat(0.7, 0.01, 3, 1), Stat(0.8, 0.02, 3, 1)]) == "3 training seeds"
+    assert training_seed_phrase([Stat(0.7, 0.01, 3, 1), Stat(0.8, 0.2, 2, 1)]) == "2–3 training seeds"
+    mixed = training_seed_phrase([Stat(0.7, 0.01, 3, 2), Stat(0.8, 0.002, 1, 2)])
+    assert mixed.startswith("3 training seeds") and "one trained model: ±1 std over channel seeds" in mixed
+
+
+def test_training_seeds_of_one_codec_share_its_colour_and_differ_in_line_style():
+    from semcom.app.plots import history_styles
+
+    rows = [{"codec": f"mse-8b-s{s}", "codec_group": "mse-8b", "codec_base": "mse", "bits_per_digit": 8}
+            for s in range(3)] + [{"codec": "NA2-8b-s0", "codec_group": "NA2-8b", "codec_base": "NA2",
+                                   "bits_per_digit": 8}]
+    styles = history_styles(rows)
+    seeds = [styles[f"mse-8b-s{s}"] for s in range(3)]
+    assert len({s["color"] for s in seeds}) == 1 and seeds[0]["color"] != styles["NA2-8b-s0"]["color"]
+    assert len({str(s["linestyle"]) for s in seeds}) == 3
+    assert styles["NA2-8b-s0"]["linestyle"] == seeds[0]["linestyle"]

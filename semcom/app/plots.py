@@ -76,11 +76,30 @@ def aggregate(rows: list[dict], metric: str) -> Stat:
     return Stat(float(np.mean(means)), bar, len(means), seeds)
 
 
+def training_seed_phrase(stats: list[Stat]) -> str:
+    """'3 training seeds', or '2–3 training seeds' where codecs differ in how many models they
+    have (each codec's interval is over its own), plus what a codec with one model shows."""
+    counts = sorted({s.n_models for s in stats if s.n_models > 1})
+    text = (str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}") + " training seeds"
+    if any(s.n_models == 1 for s in stats):
+        text += " (a codec with one trained model: ±1 std over channel seeds)"
+    return text
+
+
+def _yerr(stats: list[Stat], scale: float, metric: str) -> list[list[float]]:
+    """Error bars cut at the metric's own bounds (accuracy within 0-100%, MSE at least 0): a
+    Student-t interval over two or three models can reach past them; tables keep the full width."""
+    top = 100.0 if metric == "accuracy" else math.inf
+    low = [min(scale * s.bar, scale * s.mean) for s in stats]
+    high = [min(scale * s.bar, top - scale * s.mean) for s in stats]
+    return [low, high]
+
+
 def _bars_caption(stats: list[Stat]) -> str:
     models = max((s.n_models for s in stats), default=1)
     seeds = max((s.n_channel_seeds for s in stats), default=1)
     if models > 1:
-        return f"bars: 95% interval over {models} training seeds (each model averaged over {seeds} channel seeds)"
+        return f"bars: 95% interval over {training_seed_phrase(stats)}; each model averaged over {seeds} channel seeds"
     if seeds > 1:
         return f"bars: ±1 std over {seeds} channel seeds (one trained model per codec)"
     return "one trained model, one channel seed: no bars"
@@ -199,7 +218,7 @@ def metric_vs_channel(rows: list[dict], metric: str, out_dir: Path, formats: lis
                 stats = [aggregate([r for r in mine if float(r["param_value"]) == x], metric) for x in xs]
                 stats_all += stats
                 st = _style(mine, variants)
-                ax.errorbar(xs, [scale * s.mean for s in stats], yerr=[scale * s.bar for s in stats], label=name,
+                ax.errorbar(xs, [scale * s.mean for s in stats], yerr=_yerr(stats, scale, metric), label=name,
                             color=st["color"], marker=st["marker"], linestyle=st["linestyle"])
                 clean = [r for r in coded if _series(r) == name and r["channel_kind"] == "clean"]
                 if clean:
@@ -251,8 +270,8 @@ def metric_by_setting(rows: list[dict], metric: str, out_dir: Path, formats: lis
                     stats_all.append(st)
                     xs.append(j - 0.4 + width * (i + 0.5))
                     ys.append(scale * st.mean)
-                    bars.append(scale * st.bar)
-            ax.bar(xs, ys, width * 0.9, yerr=bars if any(bars) else None, color=_style(mine)["color"], label=name,
+                    bars.append(st)
+            ax.bar(xs, ys, width * 0.9, yerr=_yerr(bars, scale, metric) if any(s.bar for s in bars) else None, color=_style(mine)["color"], label=name,
                    capsize=1.5, hatch=hatch, edgecolor="white" if hatch else None, linewidth=0)
         if metric == "accuracy" and original:
             ax.axhline(100 * original[0], color="0.45", linestyle=(0, (4, 2)), linewidth=0.8, label="original images")
@@ -300,7 +319,7 @@ def metric_vs_rate(rows: list[dict], metric: str, out_dir: Path, formats: list[s
                     continue
                 stats = [aggregate([r for r in mine if float(r["bits_per_digit"]) == b], metric) for b in rates]
                 stats_all += stats
-                ax.errorbar(rates, [scale * s.mean for s in stats], yerr=[scale * s.bar for s in stats],
+                ax.errorbar(rates, [scale * s.mean for s in stats], yerr=_yerr(stats, scale, metric),
                             label=f"{base} {link}".strip(), color=codec_colour(base), marker="o")
             if metric == "accuracy" and original:
                 ax.axhline(100 * original[0], color="0.45", linestyle=(0, (4, 2)), linewidth=0.8,
@@ -329,6 +348,8 @@ def accuracy_vs_mse(rows: list[dict], out_dir: Path, formats: list[str], stem: s
                     setting: str | None = None, style: str = "paper") -> list[Path]:
     """The distortion-classification plane on one channel setting (default: clean): each codec
     one point with error bars on both axes, and the Pareto front of all of them."""
+    from matplotlib.ticker import MaxNLocator
+
     coded = [r for r in rows if r["codec"] != "original"]
     if not coded:
         return []
@@ -349,13 +370,15 @@ def accuracy_vs_mse(rows: list[dict], out_dir: Path, formats: list[str], stem: s
             acc, mse = aggregate(rs, "accuracy"), aggregate(rs, "mse")
             stats_all += [acc]
             st = _style(rs)
-            ax.errorbar(mse.mean, 100 * acc.mean, xerr=mse.bar, yerr=100 * acc.bar, color=st["color"],
+            ax.errorbar(mse.mean, 100 * acc.mean, xerr=np.array(_yerr([mse], 1.0, "mse")),
+                        yerr=np.array(_yerr([acc], 100.0, "accuracy")), color=st["color"],
                         marker=st["marker"], linestyle="none", label=name)
             pts.append((mse.mean, 100 * acc.mean))
         front = pareto_front(pts)
         if len(front) > 1:
             xs, ys = zip(*front)
             ax.step(xs, ys, where="post", color="0.6", linewidth=0.8, zorder=0, label="Pareto front")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # MSE ticks like 0.0375 collide otherwise
         ax.set_xlabel(METRIC_AXIS["mse"])
         ax.set_ylabel(METRIC_AXIS["accuracy"])
         ref = f"; original images {100 * original[0]:.2f}%" if original else ""
@@ -597,12 +620,22 @@ def training_curves(histories: dict[str, dict], out_dir: Path, formats: list[str
 
 @_run_colours
 def history_styles(rows: list[dict]) -> dict[str, dict]:
-    """Model name -> the colour, marker and line of its codec, for the training curves."""
+    """Model name -> the colour and marker of its codec, for the training curves; the training
+    seeds of one codec share its colour and differ in line style."""
     out = {"classifier": {"color": "0.35", "linestyle": (0, (4, 2)), "marker": None}}
+    seeds_seen: dict[str, int] = defaultdict(int)
     for r in rows:
         if r["codec"] != "original" and r["codec"] not in out:
-            out[str(r["codec"])] = _style([r])
+            style = dict(_style([r]))
+            k = seeds_seen[_group(r)]
+            seeds_seen[_group(r)] += 1
+            if k:
+                style["linestyle"] = _SEED_LINES[(k - 1) % len(_SEED_LINES)]
+            out[str(r["codec"])] = style
     return out
+
+
+_SEED_LINES = ("--", ":", "-.")
 
 
 @_run_colours

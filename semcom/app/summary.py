@@ -15,7 +15,7 @@ from operator import itemgetter
 
 import numpy as np
 
-from semcom.app.plots import aggregate
+from semcom.app.plots import aggregate, training_seed_phrase
 from semcom.metrics import psnr
 
 
@@ -112,7 +112,7 @@ def _pivot(coded: list[dict], row_of, column_of, channels: list[str], rows: list
         body.append(line)
     models = max((s.n_models for s in stats), default=1)
     seeds = max((s.n_channel_seeds for s in stats), default=1)
-    note = (f"± is the 95% interval over {models} training seeds" if models > 1 else
+    note = (f"± is the 95% interval over {training_seed_phrase(stats)}" if models > 1 else
             f"± is 1 std over {seeds} channel seeds (one trained model per codec)" if seeds > 1 else
             "one trained model and one channel seed per cell")
     original = [float(r["accuracy"]) for r in rows if r["codec"] == "original"]

@@ -66,12 +66,11 @@ def _metric_row(labels: np.ndarray, preds: np.ndarray, image_mse: np.ndarray | N
     return row, cm
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def classify(classifier: torch.nn.Module, images: torch.Tensor, batch_size: int = 256) -> np.ndarray:
     classifier.eval()
-    with torch.inference_mode():  # predictions only: no autograd graph (the analog bench calls this per point)
-        return torch.cat([classifier(images[i : i + batch_size]).argmax(1)
-                          for i in range(0, len(images), batch_size)]).numpy()
+    return torch.cat([classifier(images[i : i + batch_size]).argmax(1)
+                      for i in range(0, len(images), batch_size)]).numpy()
 
 
 def original_point(classifier: torch.nn.Module, images: torch.Tensor, labels: np.ndarray, seed: int,

@@ -271,8 +271,9 @@ def metric_by_setting(rows: list[dict], metric: str, out_dir: Path, formats: lis
                     xs.append(j - 0.4 + width * (i + 0.5))
                     ys.append(scale * st.mean)
                     bars.append(st)
-            ax.bar(xs, ys, width * 0.9, yerr=_yerr(bars, scale, metric) if any(s.bar for s in bars) else None, color=_style(mine)["color"], label=name,
-                   capsize=1.5, hatch=hatch, edgecolor="white" if hatch else None, linewidth=0)
+            yerr = _yerr(bars, scale, metric) if any(s.bar for s in bars) else None
+            ax.bar(xs, ys, width * 0.9, yerr=yerr, color=_style(mine)["color"], label=name, capsize=1.5,
+                   hatch=hatch, edgecolor="white" if hatch else None, linewidth=0)
         if metric == "accuracy" and original:
             ax.axhline(100 * original[0], color="0.45", linestyle=(0, (4, 2)), linewidth=0.8, label="original images")
         ax.set_xticks(range(len(settings)), settings)
@@ -618,6 +619,9 @@ def training_curves(histories: dict[str, dict], out_dir: Path, formats: list[str
         return _save(fig, out_dir, stem, formats)
 
 
+_SEED_LINES = ("--", ":", "-.")  # second, third, ... training seed of a codec in the training curves
+
+
 @_run_colours
 def history_styles(rows: list[dict]) -> dict[str, dict]:
     """Model name -> the colour and marker of its codec, for the training curves; the training
@@ -633,9 +637,6 @@ def history_styles(rows: list[dict]) -> dict[str, dict]:
                 style["linestyle"] = _SEED_LINES[(k - 1) % len(_SEED_LINES)]
             out[str(r["codec"])] = style
     return out
-
-
-_SEED_LINES = ("--", ":", "-.")
 
 
 @_run_colours

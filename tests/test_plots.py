@@ -62,6 +62,22 @@ def test_bars_are_training_seed_intervals_when_there_are_several_models():
     assert single.n_models == 1 and single.bar == pytest.approx(np.std([0.70, 0.72], ddof=1))
 
 
+def test_equal_values_over_channel_seeds_have_no_spread_and_tables_print_no_interval():
+    """A clean channel gives every channel seed the same MSE; numpy's mean of three equal floats
+    can round off them (std 4e-18 here), which the table printed as "0.0290 ±0.0000"."""
+    import math
+
+    from semcom.app.plots import aggregate
+    from semcom.app.summary import _cell
+
+    mse = 0.028977492302731285
+    assert np.std([mse] * 3, ddof=1) > 0  # the rounding this guards against
+    rows = _rows([("a", "a", "a", 12, "clean", "clean", "", math.nan, k, 0.8619, mse) for k in range(3)])
+    st = aggregate(rows, "mse")
+    assert st.bar == 0.0 and st.mean == pytest.approx(mse)
+    assert _cell(st, "mse") == "0.0290"
+
+
 def test_pareto_front_keeps_only_undominated_codecs():
     from semcom.app.plots import pareto_front
 
@@ -94,6 +110,27 @@ def test_single_valued_sweeps_get_bars_not_degenerate_curves(tmp_path):
                    ("b", "b", "b", 8, "BSC p=0.01", "bsc", "p", 0.01, 0, 0.7, 0.05)])
     names = [p.name for p in draw_run(rows, None, tmp_path / "2", ["png"])]
     assert "accuracy_vs_channel.png" in names and "accuracy_by_channel.png" not in names
+
+
+def test_bars_of_one_codec_at_two_rates_share_its_colour_and_differ_in_hatch(tmp_path, monkeypatch):
+    """Table 3 runs draw bars: only_compression-8b and -12b have one colour (one entry), so
+    without a hatch the two bars could not be told apart."""
+    import math
+
+    from matplotlib.patches import Rectangle
+
+    from semcom.app import plots
+
+    drawn = []
+    monkeypatch.setattr(plots, "_save", lambda fig, *a, **k: drawn.append(fig) or [])
+    rows = _rows([("oc-8b", "oc-8b", "oc", 8, "clean", "clean", "", math.nan, 0, 0.77, 0.037),
+                  ("oc-12b", "oc-12b", "oc", 12, "clean", "clean", "", math.nan, 0, 0.86, 0.029),
+                  ("na2-8b", "na2-8b", "na2", 8, "clean", "clean", "", math.nan, 0, 0.76, 0.043)])
+    plots.metric_by_setting(rows, "accuracy", tmp_path, ["png"], "acc")
+    bars = {round(p.get_height(), 6): p for p in drawn[0].axes[0].patches if isinstance(p, Rectangle)}
+    oc8, oc12, na2 = bars[77.0], bars[86.0], bars[76.0]
+    assert oc8.get_facecolor() == oc12.get_facecolor() != na2.get_facecolor()
+    assert oc8.get_hatch() is None and na2.get_hatch() is None and oc12.get_hatch()
 
 
 def test_reconstruction_grid_marks_exactly_the_misclassified_tiles():
@@ -151,6 +188,13 @@ def test_interval_captions_name_each_codecs_number_of_training_seeds():
     assert training_seed_phrase([Stat(0.7, 0.01, 3, 1), Stat(0.8, 0.2, 2, 1)]) == "2–3 training seeds"
     mixed = training_seed_phrase([Stat(0.7, 0.01, 3, 2), Stat(0.8, 0.002, 1, 2)])
     assert mixed.startswith("3 training seeds") and "one trained model: ±1 std over channel seeds" in mixed
+    # Table 3 runs use one channel draw: a one-model codec then has no bar at all, and the caption says so
+    from semcom.app.plots import _bars_caption
+
+    clean = [Stat(0.77, 0.014, 3, 1), Stat(0.86, 0.0, 1, 1)]
+    assert "a codec with one trained model has no bar" in training_seed_phrase(clean)
+    assert _bars_caption(clean).endswith("; one channel draw per model")
+    assert _bars_caption([Stat(0.77, 0.014, 3, 2)]).endswith("each model averaged over 2 channel seeds")
 
 
 def test_training_seeds_of_one_codec_share_its_colour_and_differ_in_line_style():

@@ -60,6 +60,12 @@ def _t95(n: int) -> float:
     return float(stats.t.ppf(0.975, n - 1))
 
 
+def _sample_std(values: list[float]) -> float:
+    """Sample std, exactly 0 for equal values: numpy's mean of three equal floats can round off
+    them, leaving a 1e-18 spread that tables would print as a "±0.0000" of noise there is not."""
+    return 0.0 if len(values) < 2 or len(set(values)) == 1 else float(np.std(values, ddof=1))
+
+
 def aggregate(rows: list[dict], metric: str) -> Stat:
     """Mean over trained models of each model's mean over channel seeds; the bar is the 95%
     interval over models when there are several, else ±1 std over channel seeds."""
@@ -69,10 +75,9 @@ def aggregate(rows: list[dict], metric: str) -> Stat:
     means = [float(np.mean(v)) for v in by_model.values()]
     seeds = max(len(v) for v in by_model.values())
     if len(means) > 1:
-        bar = _t95(len(means)) * float(np.std(means, ddof=1)) / math.sqrt(len(means))
+        bar = _t95(len(means)) * _sample_std(means) / math.sqrt(len(means))
     else:
-        vals = next(iter(by_model.values()))
-        bar = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+        bar = _sample_std(next(iter(by_model.values())))
     return Stat(float(np.mean(means)), bar, len(means), seeds)
 
 
@@ -82,7 +87,9 @@ def training_seed_phrase(stats: list[Stat]) -> str:
     counts = sorted({s.n_models for s in stats if s.n_models > 1})
     text = (str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}") + " training seeds"
     if any(s.n_models == 1 for s in stats):
-        text += " (a codec with one trained model: ±1 std over channel seeds)"
+        one_seed = max((s.n_channel_seeds for s in stats), default=1) == 1
+        text += (" (a codec with one trained model has no bar)" if one_seed else
+                 " (a codec with one trained model: ±1 std over channel seeds)")
     return text
 
 
@@ -99,7 +106,8 @@ def _bars_caption(stats: list[Stat]) -> str:
     models = max((s.n_models for s in stats), default=1)
     seeds = max((s.n_channel_seeds for s in stats), default=1)
     if models > 1:
-        return f"bars: 95% interval over {training_seed_phrase(stats)}; each model averaged over {seeds} channel seeds"
+        per_model = f"each model averaged over {seeds} channel seeds" if seeds > 1 else "one channel draw per model"
+        return f"bars: 95% interval over {training_seed_phrase(stats)}; {per_model}"
     if seeds > 1:
         return f"bars: ±1 std over {seeds} channel seeds (one trained model per codec)"
     return "one trained model, one channel seed: no bars"
@@ -141,6 +149,11 @@ _HATCHES = [None, "////", "....", "xxxx", "\\\\\\\\", "++++"]
 
 def _variant(row: dict) -> str:
     return " ".join(row[k] for k in ("link", "bitstream") if isinstance(row.get(k), str) and row.get(k))
+
+
+def _bits(row: dict) -> float:
+    """The row's rate, inf where it has none (an analog codec): a key that compares equal to itself."""
+    return float(row["bits_per_digit"]) if row.get("bits_per_digit") not in (None, "") else math.inf
 
 
 def _style(rows: list[dict], variants: list[str] | None = None) -> dict:
@@ -257,11 +270,13 @@ def metric_by_setting(rows: list[dict], metric: str, out_dir: Path, formats: lis
         ax = fig.subplots()
         width = 0.8 / len(series)
         variants = list(dict.fromkeys(_variant(r) for r in coded))
+        rates = sorted({_bits(r) for r in coded})
         stats_all = []
         for i, name in enumerate(series):
             mine = [r for r in coded if _series(r) == name]
-            # transport variants of one codec share its colour: a hatch per variant tells them apart
-            hatch = _HATCHES[variants.index(_variant(mine[0])) % len(_HATCHES)] if len(variants) > 1 else None
+            # the rates and transport variants of one codec share its colour: a hatch tells them apart
+            kind = variants.index(_variant(mine[0])) * len(rates) + rates.index(_bits(mine[0]))
+            hatch = _HATCHES[kind % len(_HATCHES)]
             xs, ys, bars = [], [], []
             for j, setting in enumerate(settings):
                 sel = [r for r in mine if _channel_of(r) == setting]

@@ -31,6 +31,24 @@ import semcom  # noqa: E402
 
 
 @torch.no_grad()
+def decoded_codebook(codec) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every codeword's indices (L**dim, dim), first symbol most significant, and its decoded image."""
+    levels, dim = codec.config.levels, codec.config.dim
+    grid = torch.cartesian_prod(*[torch.arange(levels)] * dim).reshape(-1, dim)
+    return grid, torch.cat([codec.decode(grid[i : i + 1024]) for i in range(0, len(grid), 1024)])
+
+
+@torch.no_grad()
+def nearest_codewords(images: torch.Tensor, book: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+    """Row number of the decoded codeword nearest (in MSE) to each image: the best encoder the
+    decoder admits. Chunked, so 48,000 images against 4,096 codewords stay in memory."""
+    cb = book.flatten(1)
+    cb_sq = (cb**2).sum(1)
+    return torch.cat([(cb_sq - 2 * images[i : i + chunk].flatten(1) @ cb.T).argmin(1)
+                      for i in range(0, len(images), chunk)])
+
+
+@torch.no_grad()
 def diagnose(codec, classifier, images: torch.Tensor, labels: torch.Tensor) -> dict[str, tuple[float, float]]:
     """name -> (MSE, accuracy) of each way of using the codec's networks."""
     def score(x_hat: torch.Tensor) -> tuple[float, float]:
@@ -39,12 +57,10 @@ def diagnose(codec, classifier, images: torch.Tensor, labels: torch.Tensor) -> d
     levels, dim = codec.config.levels, codec.config.dim
     idx = codec.encode(images)
     out = {"network encoder": score(codec.decode(idx))}
-    grid = torch.cartesian_prod(*[torch.arange(levels)] * dim).reshape(-1, dim)
-    book = codec.decode(grid)
-    flat, cb = images.flatten(1), book.flatten(1)
-    nearest = ((flat**2).sum(1, keepdim=True) - 2 * flat @ cb.T + (cb**2).sum(1)).argmin(1)
-    out["nearest codeword"] = score(book[nearest])
+    _, book = decoded_codebook(codec)
+    out["nearest codeword"] = score(book[nearest_codewords(images, book)])
     out["unquantized latent"] = score(codec.decoder(codec.encoder(images)))
+    flat = images.flatten(1)
     cell = (idx * levels ** torch.arange(dim - 1, -1, -1)).sum(1)
     count = torch.bincount(cell, minlength=levels**dim).float()
     centroids = torch.zeros(levels**dim, flat.shape[1]).index_add_(0, cell, flat) / count.clamp(min=1)[:, None]

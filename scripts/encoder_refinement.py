@@ -30,17 +30,7 @@ import semcom  # noqa: E402
 from semcom.data import load_dataset, to_float_tensor  # noqa: E402
 from semcom.data.dataset import train_val_split  # noqa: E402
 
-
-@torch.no_grad()
-def nearest_codewords(images: torch.Tensor, book: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
-    """Row number of the decoded codeword nearest (in MSE) to each image."""
-    cb = book.flatten(1)
-    cb_sq = (cb**2).sum(1)
-    out = []
-    for i in range(0, len(images), chunk):
-        x = images[i : i + chunk].flatten(1)
-        out.append((cb_sq - 2 * x @ cb.T).argmin(1))
-    return torch.cat(out)
+from codec_diagnostics import decoded_codebook, nearest_codewords  # noqa: E402  (scripts/, beside this file)
 
 
 @torch.no_grad()
@@ -72,13 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     codec = semcom.zoo.codec(args.codec, bits=args.bits, train_seed=args.seed, data=args.data).float().eval()
     name = f"{args.codec}-{args.bits}b-s{args.seed}"
 
-    levels, dim = codec.config.levels, codec.config.dim
-    grid = torch.cartesian_prod(*[torch.arange(levels)] * dim).reshape(-1, dim)
-    with torch.no_grad():
-        book = torch.cat([codec.decode(grid[i : i + 1024]) for i in range(0, len(grid), 1024)])
-    target = codec.quantizer.values(grid[nearest_codewords(train_x, book)])  # (N, dim) centres
-    with torch.no_grad():
-        agree = float((codec.encode(train_x) == grid[nearest_codewords(train_x, book)]).all(1).float().mean())
+    grid, book = decoded_codebook(codec)
+    nearest = grid[nearest_codewords(train_x, book)]  # (N, dim) indices of each image's nearest codeword
+    target = codec.quantizer.values(nearest)  # ... and the quantizer centres the encoder should output
+    agree = float((codec.encode(train_x) == nearest).all(1).float().mean())
 
     print(f"# python scripts/encoder_refinement.py --data DIR --codec {args.codec} --bits {args.bits} "
           f"--seed {args.seed} --epochs {args.epochs} --lr {args.lr:g} --batch-size {args.batch_size}")

@@ -56,6 +56,17 @@ def test_minimal_scenario_defaults_and_sweep_expansion(tmp_path):
         ("seeds = 3\n" + BASE, "seeds", "expected a list"),
         (BASE.replace('name = "t"', 'name = "a b"'), "name", "letters"),
         (BASE.replace('bits = 8', 'bits = 8\nmse_reduction = "max"'), "codecs[0].mse_reduction", "one of"),
+        (BASE.replace('bits = 8', 'bits = [8, 12]\ntrain_seeds = { 8 = [0], 10 = [0] }'),
+         "codecs[0].train_seeds.10", "not a rate of this codec; expected one of 8, 12"),
+        (BASE.replace('bits = 8', 'bits = [8, 12]\ntrain_seeds = { 8 = [0, 1] }'),
+         "codecs[0].train_seeds", "no seeds for 12 bits"),
+        (BASE.replace('bits = 8', 'bits = [8, 12]\ntrain_seeds = { 8 = [0], 12 = [] }'),
+         "codecs[0].train_seeds.12", "empty list"),
+        (BASE.replace('bits = 8', 'bits = [8, 12]\ntrain_seeds = { 8 = [0, 0], 12 = [1] }'),
+         "codecs[0].train_seeds.8", "repeats a seed"),
+        (BASE.replace('bits = 8', 'bits = [8, 12]\ntrain_seeds = { 8 = [0], 12 = "one" }'),
+         "codecs[0].train_seeds.12", "a list of integers >= 0"),
+        (BASE.replace('bits = 8', 'bits = 8\ntrain_seeds = "all"'), "codecs[0].train_seeds", "expected a list"),
     ],
 )
 def test_bad_scenarios_name_file_and_key(tmp_path, mutation, key, expect):
@@ -116,6 +127,22 @@ def test_rate_list_expands_into_one_codec_per_rate(tmp_path):
     assert [c.symbol_format.dim for c in sc.codec_list] == [2, 4, 6]
     with pytest.raises(ScenarioError, match=r"codecs\[0\]\.bits: .*bits=5"):
         load_scenario(write(tmp_path, BASE.replace("bits = 8", "bits = [4, 5]")))
+
+
+def test_train_seeds_per_rate_expand_like_one_entry_per_rate(tmp_path):
+    """A table of seeds per rate names and keys its models exactly as separate entries would,
+    so that a cell whose later seeds are still training can be reported beside a complete one."""
+    table = load_scenario(write(tmp_path, BASE.replace("bits = 8", "bits = [8, 12]\ntrain_seeds = { 8 = [0, 1, 2], 12 = [0, 1] }")))
+    split = load_scenario(write(tmp_path, BASE.replace("bits = 8", "bits = [8]\ntrain_seeds = [0, 1, 2]")
+                                + BASE.split("[[channels]]")[0].split("name = \"t\"")[1].replace("bits = 8", "bits = [12]\ntrain_seeds = [0, 1]"),
+                                "split.toml"))
+    names = ["c-8b-s0", "c-8b-s1", "c-8b-s2", "c-12b-s0", "c-12b-s1"]
+    assert [c.name for c in table.codec_list] == names
+    assert [(c.train_seed, c.group, c.bits) for c in table.codec_list] == [
+        (0, "c-8b", 8), (1, "c-8b", 8), (2, "c-8b", 8), (0, "c-12b", 12), (1, "c-12b", 12)]
+    assert table.codec_list == split.codec_list
+    same = load_scenario(write(tmp_path, BASE.replace("bits = 8", "bits = [8, 12]\ntrain_seeds = [0, 1]")))
+    assert [c.name for c in same.codec_list] == ["c-8b-s0", "c-8b-s1", "c-12b-s0", "c-12b-s1"]
 
 
 def test_lambda_ce_list_expands_into_one_codec_per_weight(tmp_path):

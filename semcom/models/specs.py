@@ -29,6 +29,18 @@ def _check_train_channel(spec: dict) -> bool:
     return False
 
 
+def _check_seed_list(seeds, key: str) -> None:
+    if not isinstance(seeds, list) or not all(isinstance(k, int) and not isinstance(k, bool) for k in seeds):
+        raise ConfigError(key, f"expected a list of integers >= 0, got {seeds!r}")
+    if not seeds:
+        raise ConfigError(key, "empty list; expected at least one training seed")
+    for k in seeds:
+        if k < 0:
+            raise ConfigError(key, f"expected an integer >= 0, got {k}")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(key, f"{seeds} repeats a seed; each seed trains one model")
+
+
 def _family_names() -> tuple[str, ...]:
     from semcom.models.families import FAMILIES
 
@@ -63,8 +75,9 @@ class CodecConfig:
     train_channel: dict | None = field(default=None, metadata=check(
         _check_train_channel, "a table {kind = 'bsc', p = 0..0.5} or {kind = 'bec', epsilon = 0..1}"))
     fit_iterations: int = field(default=30, metadata=positive())
-    train_seeds: list[int] | None = field(default=None, metadata={
-        **check(lambda v: v >= 0, "an integer >= 0"), "each": True})
+    #: one model per seed; a table ``{8 = [0, 1, 2], 12 = [0, 1]}`` gives each rate of ``bits`` its own
+    #: seeds, so that a table can report a rate whose later seeds are still training
+    train_seeds: list[int] | dict[str, list[int]] | None = None
     # the analog family (no bitstream): dim = complex channel symbols per digit, trained over this channel
     train_snr_db: float = 10.0
     train_snr_spread_db: float = field(default=0.0, metadata=check(lambda v: v >= 0, "a number >= 0"))
@@ -80,11 +93,7 @@ class CodecConfig:
     def __post_init__(self) -> None:
         from semcom.models.families import FAMILIES
 
-        if self.train_seeds is not None:
-            if not self.train_seeds:
-                raise ConfigError("train_seeds", "empty list; expected at least one training seed")
-            if len(set(self.train_seeds)) != len(self.train_seeds):
-                raise ConfigError("train_seeds", f"{self.train_seeds} repeats a seed; each seed trains one model")
+        self._check_train_seeds()
         if isinstance(self.lambda_ce, list) and not self.lambda_ce:
             raise ConfigError("lambda_ce", "empty list; expected at least one weight")
         kind = OBJECTIVES[self.objective]
@@ -111,6 +120,31 @@ class CodecConfig:
             except ValueError as exc:
                 raise ConfigError("bits", str(exc)) from None
 
+    def _check_train_seeds(self) -> None:
+        seeds = self.train_seeds
+        if seeds is None:
+            return
+        if isinstance(seeds, dict):
+            if self.bits is None:
+                raise ConfigError("train_seeds", "a table of seeds per rate needs bits; give a list of seeds")
+            rates = {str(b) for b in (self.bits if isinstance(self.bits, list) else [self.bits])}
+            unknown, missing = sorted(set(seeds) - rates), sorted(rates - set(seeds), key=int)
+            if unknown:
+                raise ConfigError(f"train_seeds.{unknown[0]}", f"not a rate of this codec; expected one of "
+                                                               f"{', '.join(sorted(rates, key=int))} (its bits)")
+            if missing:
+                raise ConfigError("train_seeds", f"no seeds for {missing[0]} bits; a table needs one list per rate")
+            for key, value in seeds.items():
+                _check_seed_list(value, f"train_seeds.{key}")
+        else:
+            _check_seed_list(seeds, "train_seeds")
+
+    def seeds_for(self, bits: int | None) -> list[int] | None:
+        """The training seeds of one rate (all rates share them unless ``train_seeds`` is a table)."""
+        if isinstance(self.train_seeds, dict):
+            return self.train_seeds[str(bits)]
+        return self.train_seeds
+
     def expand(self) -> list["CodecConfig"]:
         """Lists become one codec per value: rates named ``<name>-<bits>b``, cross-entropy
         weights ``<name>-ce<lambda>`` (both lists: ``<name>-<bits>b-ce<lambda>``), training
@@ -118,12 +152,13 @@ class CodecConfig:
         results average over training seeds by."""
         sections = [replace(self, base=self.base or self.name)]
         if isinstance(self.bits, list):
-            sections = [replace(s, name=f"{s.name}-{b}b", bits=b) for s in sections for b in self.bits]
+            sections = [replace(s, name=f"{s.name}-{b}b", bits=b, train_seeds=self.seeds_for(b))
+                        for s in sections for b in self.bits]
         if isinstance(self.lambda_ce, list):
             sections = [replace(s, name=f"{s.name}-ce{w:g}", lambda_ce=w) for s in sections for w in self.lambda_ce]
         if self.train_seeds is not None:
             return [replace(s, name=f"{s.name}-s{k}", group=s.name, train_seeds=None, train=replace(s.train, seed=k))
-                    for s in sections for k in self.train_seeds]
+                    for s in sections for k in s.seeds_for(s.bits)]
         return [replace(s, group=s.name) for s in sections]
 
     @property

@@ -6,17 +6,10 @@ import contextlib
 import importlib.metadata
 import math
 import os
-import sys
 import time
-from pathlib import Path
 from typing import Callable
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+import _bootstrap  # noqa: E402,F401  (first: puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

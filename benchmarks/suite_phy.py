@@ -21,21 +21,14 @@ from __future__ import annotations
 
 import math
 import statistics
-import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+from _bootstrap import REPO  # noqa: E402  (first: puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 
 from channels._base import Received  # noqa: E402
-from channels.phy import _CHUNK, CodedLink, _blocks, _chunk_noise, _draw_noise, clear_pattern_cache  # noqa: E402
+from channels.phy import _CHUNK, CodedLink, _blocks, _chunk_noise, clear_pattern_cache  # noqa: E402
 from semcom.sweep import SweepPoint, point_seed  # noqa: E402
 
 from timing import log, ratio  # noqa: E402

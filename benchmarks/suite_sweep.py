@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+from _bootstrap import REPO  # noqa: E402  (first: puts the repository on sys.path)
 
 
 from semcom.evaluation import CodecBench, CodecUnderTest, sweep_points  # noqa: E402

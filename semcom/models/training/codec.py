@@ -101,6 +101,116 @@ def evaluate_codec(
     return out
 
 
+HISTORY_KEYS = ("loss", "mse", "critic_loss", "w_estimate", "val_mse", "val_accuracy", "seconds")
+
+#: a batch's classifier-based generator terms (deep features, cross-entropy), given x and y
+TaskTerms = Callable[[torch.Tensor, torch.Tensor | None], Callable[[torch.Tensor], list[torch.Tensor]] | None]
+
+
+def _task_terms(weights: LossWeights, classifier: DigitClassifier | None) -> TaskTerms:
+    """Deep features and cross-entropy read the frozen classifier; other objectives add nothing."""
+
+    def for_batch(x: torch.Tensor, y: torch.Tensor | None):
+        if not weights.needs_classifier:
+            return None
+
+        def terms(x_hat: torch.Tensor) -> list[torch.Tensor]:
+            out = []
+            if weights.feature_weight > 0:
+                with torch.no_grad():
+                    target = classifier.embed(x)  # type: ignore[union-attr]
+                out.append(weights.feature_weight * F.mse_loss(classifier.embed(x_hat), target))  # type: ignore[union-attr]
+            if weights.ce_weight > 0:
+                out.append(weights.ce_weight * F.cross_entropy(classifier(x_hat), y))  # type: ignore[misc]
+            return out
+
+        return terms
+
+    return for_batch
+
+
+class _Run:
+    """The state one training carries across epochs: models, optimizers, random generator.
+    Kept together so that a checkpoint saves and restores exactly this, and nothing else."""
+
+    def __init__(self, codec_config: LearnedCodecConfig, train: TrainConfig, weights: LossWeights,
+                 gen: torch.Generator, device: torch.device) -> None:
+        self.train, self.weights, self.gen, self.device = train, weights, gen, device
+        self.codec = LearnedCodec(codec_config).to(device)
+        self.critics = CriticSet(weights.adversarial.active_bands).to(device)
+        betas = tuple(train.adam_betas)
+        self.opt = torch.optim.Adam(self.codec.parameters(), lr=train.lr, betas=betas)
+        self.opt_critic = (torch.optim.Adam(self.critics.parameters(), lr=train.critic_lr, betas=betas)
+                           if len(self.critics) else None)
+        #: critic and generator updates on separate batches (critic_steps critic batches, then one generator batch)
+        self.separate = self.opt_critic is not None and train.critic_batches == "separate"
+        self.history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
+        self.epoch = 0
+
+    def resume(self, checkpoint: Path) -> None:
+        state = torch.load(checkpoint, map_location=self.device, weights_only=True)
+        self.codec.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        if self.opt_critic is not None:
+            self.critics.load_state_dict(state["critics"])
+            self.opt_critic.load_state_dict(state["critic_optimizer"])
+        self.gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        self.history = state["history"]
+        self.epoch = int(state["epoch"])
+
+    def save(self, checkpoint: Path) -> None:
+        state = {"model": self.codec.state_dict(), "optimizer": self.opt.state_dict(), "generator": self.gen.get_state(),
+                 "torch_rng": torch.get_rng_state(), "history": self.history, "epoch": self.epoch}
+        if self.opt_critic is not None:
+            state.update(critics=self.critics.state_dict(), critic_optimizer=self.opt_critic.state_dict())
+        _save_checkpoint(checkpoint, state)
+
+    def train_epoch(self, train_x: torch.Tensor, train_y: torch.Tensor | None, corrupt, task_terms: TaskTerms,
+                    bar: Progress) -> tuple[dict[str, float], dict[str, int]]:
+        """One pass over the training images; returns the summed losses and how many updates each has."""
+        train, gen = self.train, self.gen
+        factor = train.lr_factor(self.epoch)
+        set_lr(self.opt, train.lr * factor)
+        if self.opt_critic is not None:
+            set_lr(self.opt_critic, train.critic_lr * factor)
+        self.codec.train()
+        cycle = train.critic_steps + 1
+        sums = {"loss": 0.0, "mse": 0.0, "critic_loss": 0.0, "w_estimate": 0.0}
+        counts = {"gen": 0, "critic": 0}
+        for i, batch in enumerate(iterate_batches(len(train_x), train.batch_size, gen)):
+            x = train_x[batch]
+            with train.autocast(self.device):
+                if self.separate and i % cycle != cycle - 1:
+                    out = critic_step(self.codec, self.critics, self.opt_critic, x, gp_lambda=train.gp_lambda,
+                                      generator=gen, corrupt=corrupt)
+                    sums["critic_loss"] += out["loss_critic"]
+                    counts["critic"] += 1
+                    bar.update()
+                    continue
+                out = adversarial_step(self.codec, self.critics, self.opt, self.opt_critic, x, self.weights.adversarial,
+                                       critic_steps=0 if self.separate else train.critic_steps,
+                                       gp_lambda=train.gp_lambda, generator=gen, corrupt=corrupt,
+                                       extra_terms=task_terms(x, train_y[batch] if train_y is not None else None))
+            counts["gen"] += 1
+            sums["loss"] += out["loss_gen"]
+            sums["mse"] += out["mse"]
+            if not self.separate:
+                sums["critic_loss"] += out["loss_critic"]
+                counts["critic"] += 1
+            sums["w_estimate"] += out["w_estimate"]  # unweighted sum over bands of E h(X) - E h(X_hat)
+            bar.update(postfix=f"loss {out['loss_gen']:.5f}")
+        return sums, counts
+
+    def record(self, sums: dict[str, float], counts: dict[str, int], metrics: dict[str, float], seconds: float) -> None:
+        for k, v in sums.items():
+            self.history[k].append(v / max(counts["critic" if k == "critic_loss" else "gen"], 1))
+        self.history["val_mse"].append(metrics["mse"])
+        self.history["val_accuracy"].append(metrics.get("accuracy", float("nan")))
+        self.history["seconds"].append(seconds)
+        self.epoch += 1
+
+
 def train_codec(
     codec_config: LearnedCodecConfig,
     train: TrainConfig,
@@ -124,13 +234,7 @@ def train_codec(
         raise TypeError(f"objective must be LossWeights or an objective name, got {type(objective).__name__}")
     gen = seed_everything(train.seed)
     device = resolve_device(train.device)
-    codec = LearnedCodec(codec_config).to(device)
-    critics = CriticSet(weights.adversarial.active_bands).to(device)
-    betas = tuple(train.adam_betas)
-    opt = torch.optim.Adam(codec.parameters(), lr=train.lr, betas=betas)
-    opt_critic = torch.optim.Adam(critics.parameters(), lr=train.critic_lr, betas=betas) if len(critics) else None
-    separate = opt_critic is not None and train.critic_batches == "separate"
-    cycle = train.critic_steps + 1  # separate batches: critic_steps critic batches, then one generator batch
+    run = _Run(codec_config, train, weights, gen, device)
     if weights.needs_classifier:
         if classifier is None:
             raise ValueError("this objective (deep features or cross-entropy) needs the pretrained classifier")
@@ -140,101 +244,36 @@ def train_codec(
     if weights.needs_labels and train_y is None:
         raise ValueError("the task-aware objective needs training labels")
     corrupt = symbol_corruptor(weights.train_channel, codec_config.levels, gen) if weights.train_channel else None
-
-    history: dict[str, list[float]] = {"loss": [], "mse": [], "critic_loss": [], "w_estimate": [],
-                                       "val_mse": [], "val_accuracy": [], "seconds": []}
-    start_epoch = 0
     if checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=True)
-        codec.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if opt_critic is not None:
-            critics.load_state_dict(state["critics"])
-            opt_critic.load_state_dict(state["critic_optimizer"])
-        gen.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        history = state["history"]
-        start_epoch = int(state["epoch"])
+        run.resume(checkpoint)
         if progress:
-            log(f"{label}: resuming from checkpoint after epoch {start_epoch}")
+            log(f"{label}: resuming from checkpoint after epoch {run.epoch}")
 
-    def task_terms(x: torch.Tensor, y: torch.Tensor | None) -> Callable[[torch.Tensor], list[torch.Tensor]] | None:
-        """The classifier-based generator terms (deep features, cross-entropy) for one batch."""
-        if not weights.needs_classifier:
-            return None
-
-        def terms(x_hat: torch.Tensor) -> list[torch.Tensor]:
-            out = []
-            if weights.feature_weight > 0:
-                with torch.no_grad():
-                    target = classifier.embed(x)  # type: ignore[union-attr]
-                out.append(weights.feature_weight * F.mse_loss(classifier.embed(x_hat), target))  # type: ignore[union-attr]
-            if weights.ce_weight > 0:
-                out.append(weights.ce_weight * F.cross_entropy(classifier(x_hat), y))  # type: ignore[misc]
-            return out
-
-        return terms
-
+    task_terms = _task_terms(weights, classifier)
     train_x = train_x.to(device)
     train_y = train_y.to(device) if train_y is not None else None
-    for epoch in range(start_epoch, train.epochs):
-        factor = train.lr_factor(epoch)
-        set_lr(opt, train.lr * factor)
-        if opt_critic is not None:
-            set_lr(opt_critic, train.critic_lr * factor)
-        codec.train()
+    while run.epoch < train.epochs:
+        title = f"{label} epoch {run.epoch + 1}/{train.epochs}"
         t0 = time.perf_counter()
-        n_batches = len(train_x) // train.batch_size
-        bar = Progress(n_batches, f"{label} epoch {epoch + 1}/{train.epochs}", enabled=progress)
-        sums = {"loss": 0.0, "mse": 0.0, "critic_loss": 0.0, "w_estimate": 0.0}
-        counts = {"gen": 0, "critic": 0}
-        for i, batch in enumerate(iterate_batches(len(train_x), train.batch_size, gen)):
-            x = train_x[batch]
-            with train.autocast(device):
-                if separate and i % cycle != cycle - 1:
-                    out = critic_step(codec, critics, opt_critic, x, gp_lambda=train.gp_lambda, generator=gen,
-                                      corrupt=corrupt)
-                    sums["critic_loss"] += out["loss_critic"]
-                    counts["critic"] += 1
-                    bar.update()
-                    continue
-                out = adversarial_step(codec, critics, opt, opt_critic, x, weights.adversarial,
-                                       critic_steps=0 if separate else train.critic_steps,
-                                       gp_lambda=train.gp_lambda, generator=gen, corrupt=corrupt,
-                                       extra_terms=task_terms(x, train_y[batch] if train_y is not None else None))
-            counts["gen"] += 1
-            sums["loss"] += out["loss_gen"]
-            sums["mse"] += out["mse"]
-            if not separate:
-                sums["critic_loss"] += out["loss_critic"]
-                counts["critic"] += 1
-            sums["w_estimate"] += out["w_estimate"]  # unweighted sum over bands of E h(X) - E h(X_hat)
-            bar.update(postfix=f"loss {out['loss_gen']:.5f}")
-        metrics = evaluate_codec(codec, val_x, val_y, classifier)
+        bar = Progress(len(train_x) // train.batch_size, title, enabled=progress)
+        sums, counts = run.train_epoch(train_x, train_y, corrupt, task_terms, bar)
+        metrics = evaluate_codec(run.codec, val_x, val_y, classifier)
         if not (math.isfinite(sums["loss"]) and math.isfinite(metrics["mse"])):
-            raise TrainingDivergedError(f"{label}: training diverged in epoch {epoch + 1} (loss {sums['loss']}, "
+            raise TrainingDivergedError(f"{label}: training diverged in epoch {run.epoch + 1} (loss {sums['loss']}, "
                                         f"validation MSE {metrics['mse']}); nothing was stored (lower train.lr)")
-        dt = time.perf_counter() - t0
-        for k, v in sums.items():
-            history[k].append(v / max(counts["critic" if k == "critic_loss" else "gen"], 1))
-        history["val_mse"].append(metrics["mse"])
-        history["val_accuracy"].append(metrics.get("accuracy", float("nan")))
-        history["seconds"].append(dt)
+        run.record(sums, counts, metrics, time.perf_counter() - t0)
         if progress:
+            h = run.history
             acc = f", val accuracy {100 * metrics['accuracy']:.2f}%" if "accuracy" in metrics else ""
-            critic = f", critic {history['critic_loss'][-1]:.4f}" if opt_critic is not None else ""
-            bar.close(f"{label} epoch {epoch + 1}/{train.epochs}: loss {history['loss'][-1]:.5f}{critic}, "
-                      f"val MSE {metrics['mse']:.4f}{acc} ({dt:.1f} s)")
+            critic = f", critic {h['critic_loss'][-1]:.4f}" if run.opt_critic is not None else ""
+            bar.close(f"{title}: loss {h['loss'][-1]:.5f}{critic}, val MSE {metrics['mse']:.4f}{acc} "
+                      f"({h['seconds'][-1]:.1f} s)")
         if checkpoint is not None:
-            state = {"model": codec.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
-                     "torch_rng": torch.get_rng_state(), "history": history, "epoch": epoch + 1}
-            if opt_critic is not None:
-                state.update(critics=critics.state_dict(), critic_optimizer=opt_critic.state_dict())
-            _save_checkpoint(checkpoint, state)
-        if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch:
+            run.save(checkpoint)
+        if stop_after_epoch is not None and run.epoch >= stop_after_epoch:
             break
-    codec.eval()
-    return codec.cpu(), history
+    run.codec.eval()
+    return run.codec.cpu(), run.history
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:

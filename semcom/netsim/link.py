@@ -278,11 +278,53 @@ def simulate_link(payload_bits: np.ndarray, channel, cfg: LinkConfig,
     pdeadline = digit_deadline[last_digit]
     digits_in = last_digit - np.arange(n_packets) * d + 1
 
-    # -- 1. batched numerics: build packets, all attempts through the channel ----------
+    status, rx_payload = _send_packets(payload, channel, cfg, rng)
+    tser = _airtime(cfg, channel, cfg.header_bits + digits_in * n_bits + cfg.crc_width)
+
+    # event simulation: when does each attempt arrive?
+    if n_packets == 0:
+        arrival = np.full((0, attempts), np.inf)
+    elif cfg.arq == "none":
+        arrival = _run_no_arq(ready, pdeadline, tser, cfg.propagation_delay)
+    else:
+        rtt = tser + (2.0 * cfg.propagation_delay + cfg.ack_delay)
+        arrival = _run_arq(ready, pdeadline, tser, rtt, status, cfg, cfg.effective_timeout(n_bits, channel))
+
+    handed, src_a, arrived_t, delivered, sent = _hand_over(status, arrival, packet_of, digit_deadline, cfg)
+    latency = arrived_t - generated
+    by_slot = rx_payload.reshape(attempts, n_packets, d, n_bits)
+    bits = by_slot[src_a, packet_of, slot_of]  # (N, n_bits)
+    bits = np.where(handed[:, None], bits, 0).astype(np.uint8)
+    erased = np.repeat(~handed[:, None], n_bits, axis=1)
+    undetected = delivered & (bits != payload).any(axis=1)
+
+    last_event = max(float(generated[-1]) if n_digits else 0.0,
+                     float(arrival[sent].max()) if sent.any() else 0.0)
+    return LinkOutcome(
+        bits=bits,
+        erased=erased,
+        delivered=delivered,
+        latency=latency,
+        attempts=sent.sum(axis=1)[packet_of].astype(np.int64),
+        undetected_errors=undetected,
+        generated=generated,
+        duration=last_event,
+    )
+
+
+def _send_packets(payload: np.ndarray, channel, cfg: LinkConfig,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Build every packet (header, digits, CRC) and put all its attempts through the channel at
+    once, before any timing is known: the numerics are batched, the event simulation only
+    decides which attempts are sent. Returns per (attempt, packet) the CRC status and the
+    received payload bits."""
+    n_digits, n_bits = payload.shape
+    d, attempts = cfg.digits_per_packet, cfg.attempts_per_packet
+    n_packets = math.ceil(n_digits / d)
     status = np.full((attempts, n_packets), LOST, dtype=np.int8)
     rx_payload = np.zeros((attempts, n_packets, d * n_bits), dtype=np.uint8)
     n_full = n_digits // d
-    groups = [(0, n_full, d)]
+    groups = [(0, n_full, d)]  # full packets, then the short last one
     if n_packets > n_full:
         groups.append((n_full, n_packets, n_digits - n_full * d))
     h = cfg.header_bits
@@ -296,27 +338,26 @@ def simulate_link(payload_bits: np.ndarray, channel, cfg: LinkConfig,
         st, rx = _transmit_packets(tx, channel, attempts, cfg.crc, rng)
         status[:, lo:hi] = st
         rx_payload[:, lo:hi, : dig * n_bits] = rx[:, :, h : h + dig * n_bits]
+    return status, rx_payload
 
-    # Same arithmetic as LinkConfig.serialization_time / round_trip, so that a full
-    # packet's round trip equals the default timeout exactly (the ACK wins that tie).
-    packet_len = cfg.header_bits + digits_in * n_bits + cfg.crc_width
+
+def _airtime(cfg: LinkConfig, channel, packet_len: np.ndarray) -> np.ndarray:
+    """Each packet's serialization time. Same arithmetic as LinkConfig.serialization_time /
+    round_trip, so that a full packet's round trip equals the default timeout exactly (the
+    ACK wins that tie); over a packet PHY, the coded packet's channel uses at the symbol rate."""
     phy = packet_phy(channel)
     if phy is None:
-        tser = packet_len / cfg.bit_rate
-    else:  # airtime of the coded packet: its channel uses at the symbol rate
-        uses = {int(b): phy.channel_uses(int(b)) for b in np.unique(packet_len)}
-        tser = np.array([uses[int(b)] for b in packet_len], dtype=float) / cfg.symbol_rate
+        return packet_len / cfg.bit_rate
+    uses = {int(b): phy.channel_uses(int(b)) for b in np.unique(packet_len)}
+    return np.array([uses[int(b)] for b in packet_len], dtype=float) / cfg.symbol_rate
 
-    # -- 2. event simulation: when does each attempt arrive? ---------------------------
-    if n_packets == 0:
-        arrival = np.full((0, attempts), np.inf)
-    elif cfg.arq == "none":
-        arrival = _run_no_arq(ready, pdeadline, tser, cfg.propagation_delay)
-    else:
-        rtt = tser + (2.0 * cfg.propagation_delay + cfg.ack_delay)
-        arrival = _run_arq(ready, pdeadline, tser, rtt, status, cfg, cfg.effective_timeout(n_bits, channel))
 
-    # -- 3. batched read-out per digit -------------------------------------------------
+def _hand_over(status: np.ndarray, arrival: np.ndarray, packet_of: np.ndarray, digit_deadline: np.ndarray,
+               cfg: LinkConfig) -> tuple[np.ndarray, ...]:
+    """What the receiver hands over per digit: the first verified copy in time, else (with
+    ``on_crc_failure = "deliver"``) the latest failed copy in time. Returns per digit whether
+    something is handed over, from which attempt, when it (or, if nothing, the last copy)
+    arrived, and whether a verified copy came in time; and per packet which attempts were sent."""
     st = status.T  # (n_packets, attempts)
     sent = np.isfinite(arrival)
     ok = sent & (st == OK)
@@ -342,24 +383,4 @@ def simulate_link(payload_bits: np.ndarray, channel, cfg: LinkConfig,
         late_t = np.where(np.isfinite(late_t), late_t,
                           np.where(np.isfinite(f_any_t), f_any_t, np.inf))
     arrived_t = np.where(handed, src_t, late_t)
-    latency = arrived_t - generated
-
-    by_slot = rx_payload.reshape(attempts, n_packets, d, n_bits)
-    bits = by_slot[src_a, packet_of, slot_of]  # (N, n_bits)
-    bits = np.where(handed[:, None], bits, 0).astype(np.uint8)
-    erased = np.repeat(~handed[:, None], n_bits, axis=1)
-    delivered = in_time_ver
-    undetected = delivered & (bits != payload).any(axis=1)
-
-    last_event = max(float(generated[-1]) if n_digits else 0.0,
-                     float(arrival[sent].max()) if sent.any() else 0.0)
-    return LinkOutcome(
-        bits=bits,
-        erased=erased,
-        delivered=delivered,
-        latency=latency,
-        attempts=sent.sum(axis=1)[packet_of].astype(np.int64),
-        undetected_errors=undetected,
-        generated=generated,
-        duration=last_event,
-    )
+    return handed, src_a, arrived_t, in_time_ver, sent

@@ -32,7 +32,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Optional, Union
 
 import numpy as np
 
@@ -202,29 +202,48 @@ def load_dataset(
     inconsistent files.
     """
     spec = get_spec(name)
-
     if path is not None:
-        folder = Path(path).expanduser()
-        if folder.exists() and not folder.is_dir():
-            raise DatasetNotFoundError(f"dataset {spec.name!r}: the data path given (--data / dataset.path) "
-                                       f"{folder} is a file, not a folder; give the folder holding the four files")
-        found, missing = _find_files(folder, spec)
-        if missing:
-            sub_found, sub_missing = _find_files(folder / spec.name, spec)
-            if not sub_missing:
-                return _load_from(spec, folder / spec.name, sub_found)
-            where = (
-                f"folder {folder} does not exist" if not folder.is_dir() else f"missing in {folder}"
-            )
-            # one line: the CLI prints it as is
-            raise DatasetNotFoundError(
-                f"dataset {spec.name!r}: the data folder given (--data / dataset.path) is "
-                f"incomplete: {where}: {_missing_names(spec, missing)} "
-                f"(each also accepted uncompressed, without .gz)"
-                + (f"; or {spec.install_hint}" if spec.install_hint else "")
-            )
-        return _load_from(spec, folder, found)
+        return _load_given_folder(spec, Path(path).expanduser())
+    cache = (Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()) / spec.name
+    found = _search(spec, cache)
+    if isinstance(found, Dataset):
+        return found
+    if not download:
+        raise DatasetNotFoundError(_not_found_message(spec, found.searched, "disabled (download=False)"))
+    return _download_into_cache(spec, cache, found)
 
+
+def _load_given_folder(spec: DatasetSpec, folder: Path) -> Dataset:
+    """An explicit folder (``--data``) is the only place looked at: incomplete means an error, never a fallback."""
+    if folder.exists() and not folder.is_dir():
+        raise DatasetNotFoundError(f"dataset {spec.name!r}: the data path given (--data / dataset.path) "
+                                   f"{folder} is a file, not a folder; give the folder holding the four files")
+    found, missing = _find_files(folder, spec)
+    if not missing:
+        return _load_from(spec, folder, found)
+    sub_found, sub_missing = _find_files(folder / spec.name, spec)
+    if not sub_missing:
+        return _load_from(spec, folder / spec.name, sub_found)
+    where = f"folder {folder} does not exist" if not folder.is_dir() else f"missing in {folder}"
+    # one line: the CLI prints it as is
+    raise DatasetNotFoundError(
+        f"dataset {spec.name!r}: the data folder given (--data / dataset.path) is "
+        f"incomplete: {where}: {_missing_names(spec, missing)} "
+        f"(each also accepted uncompressed, without .gz)"
+        + (f"; or {spec.install_hint}" if spec.install_hint else "")
+    )
+
+
+class _NotFound(NamedTuple):
+    """What a search that found no complete folder leaves for the download and the error message."""
+
+    cache_found: dict[str, Path]  # files the cache already holds
+    cache_missing: list[str]  # roles a download must fetch
+    searched: list[str]  # one line per place looked at
+
+
+def _search(spec: DatasetSpec, cache: Path) -> Dataset | _NotFound:
+    """$SEMCOM_DATA, the cache, the system folders: the first complete one is loaded."""
     candidates: list[tuple[str, Path]] = []
     env = os.environ.get("SEMCOM_DATA", "")
     searched: list[str] = []
@@ -232,7 +251,6 @@ def load_dataset(
         candidates.append(("$SEMCOM_DATA", Path(env).expanduser() / spec.name))
     else:
         searched.append("$SEMCOM_DATA: not set")
-    cache = (Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()) / spec.name
     candidates.append(("cache", cache))
     candidates.extend(("system", Path(d)) for d in spec.system_dirs)
 
@@ -253,29 +271,30 @@ def load_dataset(
         if label == "cache":
             cache_found, cache_missing = found, missing
         searched.append(_describe(label, folder, spec, missing))
+    return _NotFound(cache_found, cache_missing, searched)
 
-    if not download:
-        note = "disabled (download=False)"
-    else:
-        failures: list[str] = []
-        cache_existed = cache.is_dir()
-        for role in cache_missing:
-            dest = cache / spec.files[role]
-            log.info("%s: downloading %s into %s", spec.name, spec.files[role], cache)
-            try:
-                cache_found[role] = _download.download_file(spec.urls(role), dest, spec.md5[role])
-            except OSError as exc:  # DownloadError, or the cache folder is not writable
-                failures.append(str(exc))
-                break
-        if not failures:
-            return _load_from(spec, cache, cache_found)
-        if not cache_existed:  # leave no empty folders behind
-            try:
-                cache.rmdir()
-            except OSError:
-                pass
-        note = "failed: " + "; ".join(failures)
-    raise DatasetNotFoundError(_not_found_message(spec, searched, note))
+
+def _download_into_cache(spec: DatasetSpec, cache: Path, found: _NotFound) -> Dataset:
+    """Fetch the files the cache lacks; on failure leave no empty cache folder behind."""
+    failures: list[str] = []
+    cache_existed = cache.is_dir()
+    cache_found = dict(found.cache_found)
+    for role in found.cache_missing:
+        dest = cache / spec.files[role]
+        log.info("%s: downloading %s into %s", spec.name, spec.files[role], cache)
+        try:
+            cache_found[role] = _download.download_file(spec.urls(role), dest, spec.md5[role])
+        except OSError as exc:  # DownloadError, or the cache folder is not writable
+            failures.append(str(exc))
+            break
+    if not failures:
+        return _load_from(spec, cache, cache_found)
+    if not cache_existed:
+        try:
+            cache.rmdir()
+        except OSError:
+            pass
+    raise DatasetNotFoundError(_not_found_message(spec, found.searched, "failed: " + "; ".join(failures)))
 
 
 def train_val_split(

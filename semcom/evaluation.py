@@ -195,13 +195,57 @@ class CodecBench:
                "undetected_digit_ratio": float(wrong.mean())}
         return indices, delivered.erased, row
 
+    def _send_direct(self, channel, rng) -> tuple[np.ndarray, dict]:
+        """Every digit's bits through the channel at once (no packets, no timing)."""
+        bits, erased, flips = transmit(self.packer, self.sent, channel, rng)
+        got = self.receiver.receive(bits, erased)
+        row = self._fixed_coding_row(bits, erased, flips, got)
+        if isinstance(channel, channels.CodedLink):
+            d = channel.digits_per_codeword(self.packer.n_bits)
+            lost = erased.any(axis=1)
+            blocks = lost[: len(lost) // d * d].reshape(-1, d)
+            row.update(
+                block_error_rate=float(np.concatenate([blocks.all(axis=1), lost[len(lost) // d * d:][:1]]).mean()),
+                channel_uses_per_digit=channel.channel_uses_per_digit(self.packer.n_bits),
+                residual_bit_error_rate=flips / max(int((~erased).sum()), 1))
+        return got.indices, row
+
+    def _send_over_link(self, link: LinkPoint, channel, rng) -> tuple[np.ndarray, dict, dict, np.ndarray]:
+        """The digits in packets through the simpy link (queueing, ARQ, deadline): also gives latency."""
+        from semcom.netsim import packet_phy, simulate_link
+
+        cfg = link.config()
+        sent_bits = self.packer.pack(self.sent)
+        outcome = simulate_link(sent_bits, channel, cfg, rng)
+        bits, erased = outcome.bits, outcome.erased
+        flips = int(((bits != sent_bits) & ~erased).sum())
+        link_row = {"link": link.label, "link_deadline_s": float(cfg.deadline),
+                    **{f"link_{k}": v for k, v in outcome.to_row().items()}}
+        phy = packet_phy(channel)
+        if phy is not None:  # coded packets: what a full packet costs on the air
+            link_row.update(
+                link_channel_uses_per_packet=int(phy.channel_uses(cfg.packet_bits(self.packer.n_bits))),
+                link_airtime_s=cfg.serialization_time(self.packer.n_bits, channel=phy))
+        got = self.receiver.receive(bits, erased)
+        row = self._fixed_coding_row(bits, erased, flips, got)
+        if isinstance(channel, channels.CodedLink):  # packets of digits_per_packet digits, header and CRC, cut into codewords
+            row.update(
+                channel_uses_per_digit=link_row["link_channel_uses_per_packet"] / cfg.digits_per_packet,
+                residual_bit_error_rate=flips / max(int((~erased).sum()), 1))
+        return got.indices, row, link_row, outcome.latency.astype(np.float64)
+
+    def _fixed_coding_row(self, bits: np.ndarray, erased: np.ndarray, flips: int, got) -> dict:
+        return {"bits_per_digit": float(self.packer.n_bits), "payload_bits_per_digit": float(self.packer.n_bits),
+                "bit_error_rate": flips / max(bits.size, 1),
+                "bit_erasure_rate": float(erased.mean()) if erased.size else 0.0,
+                "symbol_erasure_rate": float(got.symbol_erased.mean()) if got.symbol_erased.size else 0.0}
+
     def run(self, point: SweepPoint, n_examples: int = 0) -> PointResult:
         t0 = time.perf_counter()
         channel = point.channel.make()
-        coded = isinstance(channel, channels.CodedLink)
         # a coded physical layer draws its noise per (setting, seed), the same for every codec (common
         # random numbers): its error patterns are then computed once and shared (channels.phy)
-        seed_labels = (point.setting,) if coded else (point.codec, point.setting)
+        seed_labels = (point.setting,) if isinstance(channel, channels.CodedLink) else (point.codec, point.setting)
         rng = np.random.default_rng(point_seed(point.seed, *seed_labels))
         link_row: dict = {}
         latency = None
@@ -210,71 +254,28 @@ class CodecBench:
             if point.link is not None:
                 raise ValueError("grouped bitstreams over the packet link are not supported yet; use [link]")
             indices, _, coding_row = self._send_entropy_coded(bs, channel, rng)
+        elif point.link is None:
+            indices, coding_row = self._send_direct(channel, rng)
         else:
-            if point.link is None:
-                bits, erased, flips = transmit(self.packer, self.sent, channel, rng)
-            else:
-                from semcom.netsim import packet_phy, simulate_link
-
-                cfg = point.link.config()
-                sent_bits = self.packer.pack(self.sent)
-                outcome = simulate_link(sent_bits, channel, cfg, rng)
-                bits, erased = outcome.bits, outcome.erased
-                flips = int(((bits != sent_bits) & ~erased).sum())
-                link_row = {"link": point.link.label, "link_deadline_s": float(cfg.deadline),
-                            **{f"link_{k}": v for k, v in outcome.to_row().items()}}
-                phy = packet_phy(channel)
-                if phy is not None:  # coded packets: what a full packet costs on the air
-                    link_row.update(
-                        link_channel_uses_per_packet=int(phy.channel_uses(cfg.packet_bits(self.packer.n_bits))),
-                        link_airtime_s=cfg.serialization_time(self.packer.n_bits, channel=phy))
-                latency = outcome.latency.astype(np.float64)
-            got = self.receiver.receive(bits, erased)
-            indices = got.indices
-            coding_row = {"bits_per_digit": float(self.packer.n_bits), "payload_bits_per_digit": float(self.packer.n_bits),
-                          "bit_error_rate": flips / max(bits.size, 1),
-                          "bit_erasure_rate": float(erased.mean()) if erased.size else 0.0,
-                          "symbol_erasure_rate": float(got.symbol_erased.mean()) if got.symbol_erased.size else 0.0}
-            if coded and point.link is None:
-                d = channel.digits_per_codeword(self.packer.n_bits)
-                lost = erased.any(axis=1)
-                blocks = lost[: len(lost) // d * d].reshape(-1, d)
-                coding_row.update(
-                    block_error_rate=float(np.concatenate([blocks.all(axis=1), lost[len(lost) // d * d:][:1]]).mean()),
-                    channel_uses_per_digit=channel.channel_uses_per_digit(self.packer.n_bits),
-                    residual_bit_error_rate=flips / max(int((~erased).sum()), 1))
-            elif coded:  # packets of digits_per_packet digits, header and CRC, cut into codewords
-                coding_row.update(
-                    channel_uses_per_digit=link_row["link_channel_uses_per_packet"] / cfg.digits_per_packet,
-                    residual_bit_error_rate=flips / max(int((~erased).sum()), 1))
+            indices, coding_row, link_row, latency = self._send_over_link(point.link, channel, rng)
         preds, image_mse, examples = self._outcome(indices, n_examples)
         self.last_predictions = preds
-        row, cm = _metric_row(self.labels, preds, image_mse)
-        varying = point.channel.axis_param
+        metrics, cm = _metric_row(self.labels, preds, image_mse)
         row = {
+            **_codec_columns(self.cut, point.codec),
             # the rate is what crosses the channel; dim*log2(L) (eq. 1) is the bound it meets
-            "codec": point.codec, "codec_group": self.cut.group or point.codec,
-            "codec_base": self.cut.base or self.cut.group or point.codec,
-            "train_seed": self.cut.train_seed if self.cut.train_seed is not None else "",
-            "objective": self.cut.objective, "bits_per_digit": coding_row["bits_per_digit"],
+            "bits_per_digit": coding_row["bits_per_digit"],
             "rate_bound_bits": self.format.nominal_bits, "dim": self.format.dim, "levels": self.format.levels,
             "payload_bits": self.packer.n_bits,
             "coding": bs.coding if bs is not None else "fixed",
             "bitstream": bs.label if bs is not None and bs.coding != "fixed" else "",
             "payload_bits_per_digit": coding_row["payload_bits_per_digit"],
-            "channel": point.setting, "channel_kind": point.channel.kind, "channel_label": point.channel.label,
-            "channel_group": point.channel.group or point.channel.kind,
-            "param": varying,
-            "param_value": _number(point.channel.params.get(varying)),
-            "channel_axis": point.channel.axis_label,
-            "seed": point.seed, "n_images": len(self.labels), **row,
+            **_channel_columns(point), "n_images": len(self.labels), **metrics,
             "bit_error_rate": coding_row["bit_error_rate"],
             "bit_erasure_rate": coding_row["bit_erasure_rate"],
             "symbol_erasure_rate": coding_row["symbol_erasure_rate"],
             "entropy_joint_bits": self.entropy_joint, "entropy_marginal_bits": self.entropy_marginal,
-            **{k: v for k, v in coding_row.items() if k in ("lost_group_ratio", "undetected_digit_ratio",
-                                                           "block_error_rate", "channel_uses_per_digit",
-                                                           "residual_bit_error_rate")},
+            **{k: v for k, v in coding_row.items() if k in _OPTIONAL_CODING_COLUMNS},
             **link_row,
             "seconds": time.perf_counter() - t0,
         }
@@ -282,6 +283,25 @@ class CodecBench:
                    for r in cm.per_class()]
         return PointResult(row, classes, examples.astype(np.float32), latency,
                            np.asarray(preds[: len(examples)], np.int64))
+
+
+_OPTIONAL_CODING_COLUMNS = ("lost_group_ratio", "undetected_digit_ratio", "block_error_rate",
+                            "channel_uses_per_digit", "residual_bit_error_rate")
+
+
+def _codec_columns(cut: CodecUnderTest, name: str) -> dict:
+    """Which model a row is about: results average training seeds by ``codec_group``."""
+    return {"codec": name, "codec_group": cut.group or name, "codec_base": cut.base or cut.group or name,
+            "train_seed": cut.train_seed if cut.train_seed is not None else "", "objective": cut.objective}
+
+
+def _channel_columns(point: SweepPoint) -> dict:
+    """Which channel setting and channel seed a row is about (the x axis of its figures)."""
+    varying = point.channel.axis_param
+    return {"channel": point.setting, "channel_kind": point.channel.kind, "channel_label": point.channel.label,
+            "channel_group": point.channel.group or point.channel.kind, "param": varying,
+            "param_value": _number(point.channel.params.get(varying)), "channel_axis": point.channel.axis_label,
+            "seed": point.seed}
 
 
 @dataclass(frozen=True)
@@ -379,19 +399,11 @@ class AnalogBench:
             x_hat = torch.cat([codec.receive(received[i : i + 256]) for i in range(0, len(received), 256)])
         preds = classify(self.classifier, x_hat)
         flat = x_hat.reshape(len(x_hat), -1).numpy()
-        row, cm = _metric_row(self.labels, preds, per_image_mse(self.originals, flat))
-        varying = point.channel.axis_param
-        row = {"codec": point.codec, "codec_group": self.cut.group or point.codec,
-               "codec_base": self.cut.base or self.cut.group or point.codec,
-               "train_seed": self.cut.train_seed if self.cut.train_seed is not None else "",
-               "objective": self.cut.objective, "bits_per_digit": math.nan, "rate_bound_bits": math.nan,
+        metrics, cm = _metric_row(self.labels, preds, per_image_mse(self.originals, flat))
+        row = {**_codec_columns(self.cut, point.codec), "bits_per_digit": math.nan, "rate_bound_bits": math.nan,
                "dim": codec.symbols, "levels": 0, "payload_bits": 0, "coding": "analog", "bitstream": "",
-               "payload_bits_per_digit": math.nan, "channel": point.setting, "channel_kind": point.channel.kind,
-               "channel_label": point.channel.label, "channel_group": point.channel.group or point.channel.kind,
-               "param": varying,
-               "param_value": _number(point.channel.params.get(varying)),
-               "channel_axis": point.channel.axis_label,
-               "seed": point.seed, "n_images": len(self.labels), **row, "bit_error_rate": math.nan,
+               "payload_bits_per_digit": math.nan, **_channel_columns(point), "n_images": len(self.labels),
+               **metrics, "bit_error_rate": math.nan,
                "bit_erasure_rate": math.nan, "symbol_erasure_rate": math.nan, "entropy_joint_bits": math.nan,
                "entropy_marginal_bits": math.nan, "channel_uses_per_digit": float(codec.symbols),
                "esn0_db": snr, "seconds": time.perf_counter() - t0}

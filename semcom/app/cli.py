@@ -123,21 +123,28 @@ def run(scenario_file: Path, data_path: Path | None, results_root: Path | None, 
               help="Model store folder (default: store.path, SEMCOM_STORE or ~/.cache/semcom/models).")
 @click.option("--only", default=None, help="Comma-separated codec names to get, in this order (default: all).")
 @click.option("--retrain", is_flag=True, help="Train models even when stored ones exist.")
+@click.option("--status", is_flag=True,
+              help="Train nothing: list each model as stored, training now, checkpointed (epochs done) or missing.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def train(scenario_file: Path, data_path: Path | None, store_path: Path | None, only: str | None, retrain: bool,
-          quiet: bool) -> None:
+          status: bool, quiet: bool) -> None:
     """Train (or find stored) the models of SCENARIO_FILE without running its sweep.
 
     Useful ahead of time, e.g. on a GPU machine sharing the model store; a later
     `semcom run` of the same scenario then trains nothing.
     """
-    from semcom.app.runner import train_models
+    from semcom.app.runner import model_status, train_models
     from semcom.app.scenario import load_scenario
     from semcom.models.store import ModelStore
 
     scenario = load_scenario(scenario_file)
     store = ModelStore(store_path) if store_path else None
     names = [n.strip() for n in only.split(",") if n.strip()] if only else None
+    if status:
+        from semcom.app.status import status_markdown
+
+        click.echo(status_markdown(model_status(scenario, data_path=data_path, store=store, only=names)))
+        return
     rows = train_models(scenario, data_path=data_path, store=store, only=names, retrain=retrain,
                         progress=not quiet)
     click.echo("| model | key | val accuracy | val MSE | seconds |\n|---|---|---|---|---|")

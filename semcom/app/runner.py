@@ -139,11 +139,7 @@ def train_models(scenario: Scenario, *, data_path: str | Path | None = None, sto
     classifier always comes first. Returns one row per model: name, key, seconds, card.
     """
     sections = [s.name for s in scenario.codec_list]
-    if only is not None:
-        unknown = [n for n in only if n not in sections]
-        if unknown:
-            raise SemcomError(f"--only: no codec named {', '.join(unknown)} in this scenario; "
-                              f"expected some of: {', '.join(sections)}")
+    _check_names(scenario, only)
     store, device = _store_and_device(scenario, store)
     dataset, data, _, _ = prepare_data(scenario, data_path)
     log(dataset.summary())
@@ -151,6 +147,27 @@ def train_models(scenario: Scenario, *, data_path: str | Path | None = None, sto
             for name, _, card, seconds in _obtain_models(scenario, data, store, device,
                                                           only if only is not None else sections,
                                                           retrain=retrain, progress=progress)]
+
+
+def model_status(scenario: Scenario, *, data_path: str | Path | None = None, store: ModelStore | None = None,
+                 only: list[str] | None = None) -> list:
+    """Each model of ``scenario`` as stored, training now, checkpointed or missing; trains nothing."""
+    from semcom.app.status import model_status as status_of
+
+    _check_names(scenario, only)
+    store, _ = _store_and_device(scenario, store)
+    _, data, _, _ = prepare_data(scenario, data_path)
+    return status_of(scenario, data, store, only)
+
+
+def _check_names(scenario: Scenario, only: list[str] | None) -> None:
+    if only is None:
+        return
+    sections = [s.name for s in scenario.codec_list]
+    unknown = [n for n in only if n not in sections]
+    if unknown:
+        raise SemcomError(f"--only: no codec named {', '.join(unknown)} in this scenario; "
+                          f"expected some of: {', '.join(sections)}")
 
 
 @torch.no_grad()

@@ -272,6 +272,20 @@ class ModelStore:
     def checkpoint_path(self, spec: dict) -> Path:
         return self.root / "checkpoints" / f"{spec_key(spec)}.ckpt"
 
+    def is_training(self, spec: dict) -> bool:
+        """Whether a process holds this model's training lock (see :meth:`lock`) right now."""
+        path = self.root / "locks" / f"{spec_key(spec)}.lock"
+        try:
+            with open(path, "a") as f:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+                fcntl.flock(f, fcntl.LOCK_UN)
+                return False
+        except OSError:  # no lock file (never trained here) or a read-only store
+            return False
+
     @contextlib.contextmanager
     def lock(self, spec: dict) -> Iterator[None]:
         """Serialize training of the same model across processes (the loser then reuses it).

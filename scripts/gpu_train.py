@@ -79,23 +79,17 @@ def _also(sc) -> list[Path]:
 
 
 def missing(sc, data_path: str, only: set[str] | None) -> list[tuple[str, float]]:
-    """(name, cost) of the scenario's trained models that no store here holds."""
+    """(name, cost) of the scenario's trained codecs that no store here holds (`semcom train --status`)."""
     from semcom.app.runner import prepare_data
-    from semcom.models.families import family_of
+    from semcom.app.status import STORED, model_status
     from semcom.models.store import ModelStore
-    from semcom.models.zoo import classifier_spec, codec_spec
 
     store = ModelStore(_also(sc)[0], also=_also(sc)[1:])
     _, data, _, _ = prepare_data(sc, data_path)
-    clf = store.find(classifier_spec(sc.classifier, data))
-    out = []
-    for c in sc.codec_list:
-        if not family_of(c.family).trained or (only and c.name not in only):
-            continue
-        if clf is not None and store.find(codec_spec(c, data, clf.key)) is not None:
-            continue
-        out.append((c.name, COST.get(c.objective, 1.0) * c.train.epochs))
-    return out
+    sections = {c.name: c for c in sc.codec_list}
+    return [(r.name, COST.get(sections[r.name].objective, 1.0) * r.epochs)
+            for r in model_status(sc, data, store, sorted(only) if only else None)
+            if r.name in sections and r.epochs is not None and r.state != STORED]
 
 
 def pack(paths: list[Path], root: Path, out: Path, stem: str) -> list[Path]:

@@ -48,6 +48,8 @@ def test_each_state_is_told_apart(scenario, tmp_path):
     assert all(r.key == spec_key(specs[r.name]) for r in rows[1:])
     # the lock was only looked at: once released, the model is missing again, not "training now"
     assert model_status(scenario, DATA, store, only=[training])[1].state == MISSING
+    # asking leaves no lock file behind for models never trained in this store
+    assert sorted(p.name for p in (store.root / "locks").iterdir()) == [f"{spec_key(specs[training])}.lock"]
     text = status_markdown(rows)
     assert "| 25.00% | 0.0400 |" in text and text.endswith("2 stored, 1 training now, 1 checkpoint, 1 missing (of 5 models)")
 

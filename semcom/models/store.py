@@ -272,18 +272,22 @@ class ModelStore:
     def checkpoint_path(self, spec: dict) -> Path:
         return self.root / "checkpoints" / f"{spec_key(spec)}.ckpt"
 
+    def _lock_path(self, spec: dict) -> Path:
+        return self.root / "locks" / f"{spec_key(spec)}.lock"
+
     def is_training(self, spec: dict) -> bool:
-        """Whether a process holds this model's training lock (see :meth:`lock`) right now."""
-        path = self.root / "locks" / f"{spec_key(spec)}.lock"
+        """Whether a process holds this model's training lock (see :meth:`lock`) right now.
+
+        Opened for reading: asking creates no lock file and works in a read-only store."""
         try:
-            with open(path, "a") as f:
+            with open(self._lock_path(spec), "rb") as f:
                 try:
                     fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     return True
                 fcntl.flock(f, fcntl.LOCK_UN)
                 return False
-        except OSError:  # no lock file (never trained here) or a read-only store
+        except OSError:  # no lock file: never trained in this store
             return False
 
     @contextlib.contextmanager
@@ -291,10 +295,10 @@ class ModelStore:
         """Serialize training of the same model across processes (the loser then reuses it).
 
         Only taken to train: a store that already holds a model is read without it."""
-        lock_dir = self.root / "locks"
+        path = self._lock_path(spec)
         try:
-            lock_dir.mkdir(parents=True, exist_ok=True)
-            f = open(lock_dir / f"{spec_key(spec)}.lock", "w")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            f = open(path, "w")
         except OSError as exc:
             raise ModelStoreError(f"model store {self.root}: cannot train model {spec_key(spec)} here: "
                                   f"{exc.strerror or exc} (the store is not writable; give a writable "

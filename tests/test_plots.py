@@ -208,3 +208,21 @@ def test_training_seeds_of_one_codec_share_its_colour_and_differ_in_line_style()
     assert len({s["color"] for s in seeds}) == 1 and seeds[0]["color"] != styles["NA2-8b-s0"]["color"]
     assert len({str(s["linestyle"]) for s in seeds}) == 3
     assert styles["NA2-8b-s0"]["linestyle"] == seeds[0]["linestyle"]
+
+
+def test_a_codec_trained_at_one_rate_is_a_marker_on_the_rate_figure(tmp_path, monkeypatch):
+    """Table 3 grows rate by rate: deep_feature at 8 bits only must still appear beside the
+    codecs that have both rates, as a lone marker at its one rate."""
+    import math
+
+    from semcom.app import plots
+
+    drawn = []
+    monkeypatch.setattr(plots, "_save", lambda fig, *a, **k: drawn.append(fig) or [])
+    rows = _rows([("oc-8b", "oc-8b", "oc", 8, "clean", "clean", "", math.nan, 0, 0.77, 0.037),
+                  ("oc-12b", "oc-12b", "oc", 12, "clean", "clean", "", math.nan, 0, 0.86, 0.029),
+                  ("df-8b", "df-8b", "df", 8, "clean", "clean", "", math.nan, 0, 0.91, 0.040)])
+    plots.metric_vs_rate(rows, "accuracy", tmp_path, ["png"], "acc")
+    lines = {c.get_label(): c.lines[0] for c in drawn[0].axes[0].containers}
+    assert list(lines["oc"].get_xdata()) == [8, 12] and list(lines["oc"].get_ydata()) == pytest.approx([77, 86])
+    assert list(lines["df"].get_xdata()) == [8] and list(lines["df"].get_ydata()) == pytest.approx([91])

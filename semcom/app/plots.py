@@ -331,7 +331,7 @@ def metric_vs_rate(rows: list[dict], metric: str, out_dir: Path, formats: list[s
                 mine = [r for r in coded if _base(r) == base and link_of[r["codec"]] == link
                         and _channel_of(r) == setting]
                 rates = sorted({float(r["bits_per_digit"]) for r in mine})
-                if len(rates) < 2:
+                if not rates:  # a codec trained at one rate so far is a lone marker, not left out
                     continue
                 stats = [aggregate([r for r in mine if float(r["bits_per_digit"]) == b], metric) for b in rates]
                 stats_all += stats

@@ -19,11 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from test_model_identity import DATA  # noqa: E402  (the fixed data identity the test uses)
-
-from semcom.app.scenario import load_scenario  # noqa: E402
-from semcom.models.store import spec_key  # noqa: E402
-from semcom.models.zoo import classifier_spec, codec_spec  # noqa: E402
+import test_model_identity  # noqa: E402  (the keys the test checks, under its fixed data identity)
 
 RECORD = REPO / "tests" / "data" / "model_keys.json"
 TARGET = "scenarios/paper_table3.toml"
@@ -32,10 +28,7 @@ SHARING_TARGET_MODELS = ("scenarios/paper_table3_trained.toml", "scenarios/mnist
 
 
 def scenario_keys(path: str) -> dict[str, str]:
-    s = load_scenario(REPO / path)
-    keys = {"classifier": spec_key(classifier_spec(s.classifier, DATA))}
-    keys.update({c.name: spec_key(codec_spec(c, DATA, "clf-key")) for c in s.codec_list})
-    return keys
+    return test_model_identity.scenario_keys(REPO / path)
 
 
 def main(paths: list[str]) -> None:

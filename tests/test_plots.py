@@ -36,6 +36,16 @@ def test_importing_the_plots_leaves_the_notebook_backend_alone():
     assert out.stdout.strip() == "svg", out.stderr
 
 
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures a plotting function draws, kept instead of saved."""
+    from semcom.app import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, *a, **k: figures.append(fig) or [])
+    return figures
+
+
 def _rows(spec):
     """spec: (codec, group, base, bits, channel, kind, param, value, seed, acc, mse)."""
     keys = ("codec", "codec_group", "codec_base", "bits_per_digit", "channel", "channel_kind", "param",
@@ -112,7 +122,7 @@ def test_single_valued_sweeps_get_bars_not_degenerate_curves(tmp_path):
     assert "accuracy_vs_channel.png" in names and "accuracy_by_channel.png" not in names
 
 
-def test_bars_of_one_codec_at_two_rates_share_its_colour_and_differ_in_hatch(tmp_path, monkeypatch):
+def test_bars_of_one_codec_at_two_rates_share_its_colour_and_differ_in_hatch(tmp_path, drawn):
     """Table 3 runs draw bars: only_compression-8b and -12b have one colour (one entry), so
     without a hatch the two bars could not be told apart."""
     import math
@@ -121,8 +131,6 @@ def test_bars_of_one_codec_at_two_rates_share_its_colour_and_differ_in_hatch(tmp
 
     from semcom.app import plots
 
-    drawn = []
-    monkeypatch.setattr(plots, "_save", lambda fig, *a, **k: drawn.append(fig) or [])
     rows = _rows([("oc-8b", "oc-8b", "oc", 8, "clean", "clean", "", math.nan, 0, 0.77, 0.037),
                   ("oc-12b", "oc-12b", "oc", 12, "clean", "clean", "", math.nan, 0, 0.86, 0.029),
                   ("na2-8b", "na2-8b", "na2", 8, "clean", "clean", "", math.nan, 0, 0.76, 0.043)])
@@ -210,15 +218,13 @@ def test_training_seeds_of_one_codec_share_its_colour_and_differ_in_line_style()
     assert styles["NA2-8b-s0"]["linestyle"] == seeds[0]["linestyle"]
 
 
-def test_a_codec_trained_at_one_rate_is_a_marker_on_the_rate_figure(tmp_path, monkeypatch):
+def test_a_codec_trained_at_one_rate_is_a_marker_on_the_rate_figure(tmp_path, drawn):
     """Table 3 grows rate by rate: deep_feature at 8 bits only must still appear beside the
     codecs that have both rates, as a lone marker at its one rate."""
     import math
 
     from semcom.app import plots
 
-    drawn = []
-    monkeypatch.setattr(plots, "_save", lambda fig, *a, **k: drawn.append(fig) or [])
     rows = _rows([("oc-8b", "oc-8b", "oc", 8, "clean", "clean", "", math.nan, 0, 0.77, 0.037),
                   ("oc-12b", "oc-12b", "oc", 12, "clean", "clean", "", math.nan, 0, 0.86, 0.029),
                   ("df-8b", "df-8b", "df", 8, "clean", "clean", "", math.nan, 0, 0.91, 0.040)])

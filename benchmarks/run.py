@@ -103,7 +103,8 @@ def report_lines(result: dict) -> list[str]:
             d = dev["eval_decode"]
             lines.append(f"(c) {dname} decode {d['n_images']} images vs batch 256/no_grad "
                          f"({d['cases']['256/no_grad']['images_per_s']:.0f} img/s): "
-                         + "   ".join(f"{k} {v['ratio']:.2f}x" for k, v in d["cases"].items() if k != "256/no_grad"))
+                         + "   ".join(f"{k} {v['ratio']:.2f}x" + ("" if v.get("bit_identical", True) else " (bits differ)")
+                                    for k, v in d["cases"].items() if k != "256/no_grad"))
     d = result.get("coding")
     if d:
         f = d["fixed"]

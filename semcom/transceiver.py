@@ -74,10 +74,13 @@ class Reconstructor:
     and classifying each codeword once turns every later batch into a lookup. A codec
     with shared dither has no such table (its output depends on each digit's dither, so
     on its sequence number): it is always decoded directly, with the digits' ``seq``.
+
+    Batches of 32 decode 1.3-1.8x faster than 256 on CPU (the 25x25x128 activations stay in
+    cache; benchmarks (c)) and bit-identically, so results do not depend on the batch size.
     """
 
     def __init__(self, codec: Codec, classifier: torch.nn.Module, *, tabulate: bool | None = None,
-                 table_limit: int = 1 << 16, batch_size: int = 256, device: torch.device | None = None) -> None:
+                 table_limit: int = 1 << 16, batch_size: int = 32, device: torch.device | None = None) -> None:
         self.codec = codec.eval()
         self.classifier = classifier.eval()
         self.batch_size = batch_size

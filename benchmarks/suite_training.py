@@ -211,8 +211,8 @@ def section_decode(args, device: torch.device) -> dict:
         with ctx:
             return torch.cat([codec.decode(idx[i : i + bs]) for i in range(0, n, bs)])
 
-    # the Reconstructor's batch (64 since 2026-12-03; 256 before): the 25x25x128 activations of a
-    # batch of 64 stay in cache. bit_identical says whether a batch size changes any output bit.
+    # the Reconstructor's batch (32 since 2026-12-03; 256 before): the 25x25x128 activations of a
+    # small batch stay in cache. bit_identical says whether a batch size changes any output bit.
     cases = [(256, "no_grad"), (16, "no_grad"), (32, "no_grad"), (64, "no_grad"), (4096, "no_grad"),
              (256, "inference_mode"), (4096, "inference_mode")]
     res = {"n_images": n, "baseline": "batch 256 under torch.no_grad()", "cases": {}}

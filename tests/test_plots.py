@@ -26,6 +26,21 @@ def test_examples_grid_writes_each_format_and_skips_nothing_to_draw(tmp_path):
     assert examples_grid({"original": np.zeros((0, 784))}, tmp_path / "none", ["png"]) == []
 
 
+def test_examples_grid_keeps_codecs_whole_and_names_those_left_out(tmp_path, drawn):
+    examples = {"original": np.zeros((2, 784))}
+    for codec in ("a", "b", "c"):
+        for setting in ("clean", "BSC p=0.1", "BEC e=0.2"):
+            examples[f"{codec}|{setting}"] = np.ones((2, 784))
+    examples_grid(examples, tmp_path, ["png"], max_rows=8)  # room for the original and two codecs
+    ax = drawn[0].axes[0]
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    assert names == ["original", "a  clean", "a  BSC p=0.1", "a  BEC e=0.2", "b  clean", "b  BSC p=0.1", "b  BEC e=0.2"]
+    assert ax.get_title().endswith("not shown (over 8 rows): c")
+    drawn.clear()
+    examples_grid(examples, tmp_path, ["png"])  # the default holds all three: nothing said missing
+    assert len(drawn[0].axes[0].get_yticklabels()) == 10 and "not shown" not in drawn[0].axes[0].get_title()
+
+
 def test_importing_the_plots_leaves_the_notebook_backend_alone():
     import subprocess
     import sys

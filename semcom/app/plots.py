@@ -519,11 +519,14 @@ def examples_mosaic(examples: dict[str, np.ndarray], fill: float = 1.0) -> tuple
     return mosaic, names
 
 
-def _example_rows(examples: dict[str, np.ndarray], max_rows: int) -> dict[str, np.ndarray]:
-    """The originals, then per codec its clean reconstruction and its harshest setting per channel kind."""
+def _example_rows(examples: dict[str, np.ndarray], max_rows: int) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The originals, then per codec its clean reconstruction and its harshest setting per channel
+    kind; and the codecs left out because their rows would pass ``max_rows`` (a codec is shown
+    whole or not at all, and the figure names those left out, so none goes missing unsaid)."""
     keys = [k for k in examples if "#" not in k and k != "original" and len(examples[k])]
     codecs = list(dict.fromkeys(k.split("|", 1)[0] for k in keys))
     chosen = ["original"] if "original" in examples else []
+    left_out: list[str] = []
     for codec in codecs:
         mine = [k for k in keys if k.split("|", 1)[0] == codec]
         clean = [k for k in mine if k.split("|", 1)[1].startswith("clean")]
@@ -531,16 +534,20 @@ def _example_rows(examples: dict[str, np.ndarray], max_rows: int) -> dict[str, n
         by_kind: dict[str, str] = {}
         for k in others:  # the last (harshest, in sweep order) setting of each channel kind
             by_kind[k.split("|", 1)[1].split(" ")[0]] = k
-        chosen += clean[:1] + list(by_kind.values())
-    return {k: examples[k] for k in chosen[:max_rows]}
+        block = clean[:1] + list(by_kind.values())
+        if left_out or len(chosen) + len(block) > max_rows:
+            left_out.append(codec)
+        else:
+            chosen += block
+    return {k: examples[k] for k in chosen}, left_out
 
 
 def examples_grid(examples: dict[str, np.ndarray], out_dir: Path, formats: list[str],
-                  stem: str = "reconstructions", n_digits: int = 8, max_rows: int = 16,
+                  stem: str = "reconstructions", n_digits: int = 8, max_rows: int = 28,
                   style: str = "paper") -> list[Path]:
     """A compact grid: a few digits (columns) x codecs and channel settings (rows), each tile
     with the classifier's label; a misclassified reconstruction is framed and labelled in red."""
-    rows = _example_rows(examples, max_rows)
+    rows, left_out = _example_rows(examples, max_rows)
     rows = {k: np.asarray(v)[:n_digits] for k, v in rows.items()}
     mosaic, names = examples_mosaic(rows, fill=0.0)  # ink is dark on white paper: gaps are 0 under gray_r
     if not names:
@@ -575,7 +582,10 @@ def examples_grid(examples: dict[str, np.ndarray], out_dir: Path, formats: list[
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
-        ax.set_title("classifier's label on each tile; red: misclassified", fontsize="x-small")
+        title = "classifier's label on each tile; red: misclassified"
+        if left_out:
+            title += f"\nnot shown (over {max_rows} rows): " + ", ".join(left_out)
+        ax.set_title(title, fontsize="x-small")
         return _save(fig, out_dir, stem, formats)
 
 

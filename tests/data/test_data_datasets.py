@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import semcom.data.download as dl
 from semcom.data import (
     DATASETS,
     ROLES,
@@ -62,18 +61,6 @@ def md5(path: Path) -> str:
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """No SEMCOM_DATA, a private XDG cache, and no network."""
-    monkeypatch.delenv("SEMCOM_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-
-    def offline(*a, **k):
-        raise dl.urllib.error.URLError("network disabled in tests")
-
-    monkeypatch.setattr(dl, "urlopen", offline)
 
 
 @pytest.fixture

@@ -23,12 +23,6 @@ NAMES = {
 M1, M2 = "http://mirror-one.invalid/toy/", "http://mirror-two.invalid/toy/"
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.delenv("SEMCOM_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-
-
 @pytest.fixture
 def served(tmp_path):
     """Small synthetic official files, their bytes and md5s."""

@@ -49,19 +49,6 @@ needs_fashion = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    import semcom.data.download as dl
-
-    monkeypatch.delenv("SEMCOM_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-
-    def offline(*a, **k):
-        raise dl.urllib.error.URLError("network disabled in tests")
-
-    monkeypatch.setattr(dl, "urlopen", offline)
-
-
 @pytest.fixture(scope="module")
 def mnist():
     return load_dataset("mnist", path=MNIST_DIR, download=False)

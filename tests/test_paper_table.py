@@ -28,6 +28,9 @@ ROWS = [
     _row("only_compression-12b-s0", 0.80, 0.030, group="only_compression-12b"),
     _row("only_compression-12b-s1", 0.84, 0.031, group="only_compression-12b", train_seed=1),
     _row("NA2-12b-s0", 0.81, 0.029, group="NA2-12b"), _row("NA2-12b-s1", 0.83, 0.032, group="NA2-12b", train_seed=1),
+    # deep feature at 8 bits only: two training seeds, less accurate than only compression at a lower MSE
+    _row("deep_feature-8b-s0", 0.60, 0.035, group="deep_feature-8b"),
+    _row("deep_feature-8b-s1", 0.61, 0.036, group="deep_feature-8b", train_seed=1),
 ]
 
 
@@ -74,9 +77,17 @@ def test_written_table_states_cells_intervals_schedule_and_ordering(tmp_path):
     assert "Codecs trained for 25 epochs (the paper: 25)" in text
     assert "8 bits/digit: NA2 accuracy 80.00% (n=3) vs only compression 71.00% (n=3): above;" in text
     assert "12 bits/digit: NA2 accuracy 82.00% (n=2) vs only compression 82.00% (n=2): not distinguishable;" in text
+    findings = [line for line in text.splitlines() if line.startswith("- ")]
+    assert findings == [  # NA2, the headline, first at each rate; every learned case against only compression
+        "- 8 bits/digit: NA2 accuracy 80.00% (n=3) vs only compression 71.00% (n=3): above; NA2 MSE 0.0440 vs 0.0400: "
+        "not distinguishable.",  # 3 seeds: each 0.001 apart gives ±0.0025
+        "- 8 bits/digit: deep feature accuracy 60.50% (n=2) vs only compression 71.00% (n=3): below; "
+        "deep feature MSE 0.0355 vs 0.0400: not distinguishable.",  # 2 seeds: t = 12.7 widens it to ±0.0064
+        "- 12 bits/digit: NA2 accuracy 82.00% (n=2) vs only compression 82.00% (n=2): not distinguishable; "
+        "NA2 MSE 0.0305 vs 0.0305: not distinguishable."]
     with open(tmp_path / "table3.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert {(r["case"], r["bits_per_digit"]) for r in rows} == {
-        ("original", "8"), ("original", "12"), ("only_compression", "8"), ("NA2", "8"),
+        ("original", "8"), ("original", "12"), ("only_compression", "8"), ("NA2", "8"), ("deep_feature", "8"),
         ("only_compression", "12"), ("NA2", "12")}
     assert {"accuracy_ci95", "mse_ci95", "train_seeds"} <= set(rows[0])

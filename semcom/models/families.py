@@ -119,6 +119,18 @@ def jsonable(obj: Any) -> Any:
 
 # ---------------------------------------------------------------------------------------- learned
 
+def trained_spec(family: str, arch: dict, cfg: "CodecConfig", data_identity: dict,
+                 classifier_key: str | None) -> dict:
+    """The spec of a codec trained by gradient descent: architecture, schedule, data, and the
+    classifier only when its loss uses it (so an MSE codec's key survives a new classifier)."""
+    spec = {"kind": "codec", "family": family, "objective": cfg.objective, "arch": arch,
+            "train": cfg.train_config("auto", 0).identity(), "data": data_identity}
+    weights = cfg.loss_weights()
+    if weights.lambda_feature is not None or weights.lambda_ce is not None:
+        spec["classifier"] = classifier_key
+    return spec
+
+
 @register_family
 class Learned(CodecFamily):
     name = "learned"
@@ -147,12 +159,7 @@ class Learned(CodecFamily):
         return LearnedCodecConfig(fmt.dim, fmt.levels, cfg.width, cfg.quantizer, cfg.sigma, cfg.dither)
 
     def spec(self, cfg, data_identity, classifier_key):
-        weights = cfg.loss_weights()
-        spec = {"kind": "codec", "family": "learned", "objective": cfg.objective, "arch": self.arch(cfg).to_dict(),
-                "train": cfg.train_config("auto", 0).identity(), "data": data_identity}
-        if weights.lambda_feature is not None or weights.lambda_ce is not None:  # the loss names the classifier
-            spec["classifier"] = classifier_key
-        return spec
+        return trained_spec(self.name, self.arch(cfg).to_dict(), cfg, data_identity, classifier_key)
 
     def empty(self, spec):
         from semcom.codecs.learned import LearnedCodec, LearnedCodecConfig
@@ -320,12 +327,7 @@ class Analog(CodecFamily):
         return AnalogCodecConfig(cfg.dim, cfg.width, cfg.train_snr_db, cfg.train_snr_spread_db, cfg.fading, cfg.csi)
 
     def spec(self, cfg, data_identity, classifier_key):
-        weights = cfg.loss_weights()
-        spec = {"kind": "codec", "family": "analog", "objective": cfg.objective, "arch": self.arch(cfg).to_dict(),
-                "train": cfg.train_config("auto", 0).identity(), "data": data_identity}
-        if weights.lambda_feature is not None or weights.lambda_ce is not None:
-            spec["classifier"] = classifier_key
-        return spec
+        return trained_spec(self.name, self.arch(cfg).to_dict(), cfg, data_identity, classifier_key)
 
     def empty(self, spec):
         from semcom.codecs.analog import AnalogCodec, AnalogCodecConfig

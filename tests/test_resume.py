@@ -1,5 +1,6 @@
 """Interrupted sweeps resume: no point computed twice, none lost, same final results."""
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import time
 import pytest
 
 from semcom import evaluation
+from semcom.app.manifest import keep_provenance
 from semcom.app.runner import run_scenario
 from semcom.app.scenario import load_scenario
 from semcom.models.store import ModelStore
@@ -68,6 +70,43 @@ def test_interrupted_sweep_resumes_to_identical_results(setup, mnist_dir, monkey
         assert (resumed.run_dir / name).read_bytes() == (reference.run_dir / name).read_bytes()
     assert "seconds" not in (resumed.run_dir / "metrics.csv").read_text().splitlines()[0]
     assert (resumed.run_dir / "timings.csv").read_text().splitlines()[0] == "codec,channel,seed,seconds"
+    manifest = json.loads((resumed.run_dir / "manifest.json").read_text())
+    assert manifest["points"] == {"total": 50, "computed_now": 38, "resumed": 12}
+
+
+def test_rerun_of_a_finished_run_changes_no_byte(tmp_path, mnist_dir):
+    """Rerunning a finished (e.g. committed) run redraws it from the journal: every file keeps its
+    bytes, figures included, and the manifest still describes the invocation that computed the points."""
+    text = tiny_scenario("again", bsc=[0.0, 0.05], test_limit=100).replace(
+        "plots = false", 'plots = true\nformats = ["png", "pdf", "svg"]')
+    path = tmp_path / "again.toml"
+    path.write_text(text)
+    scenario, store = load_scenario(path), ModelStore(tmp_path / "store", use_shipped=False)
+    first = run_scenario(scenario, data_path=mnist_dir, results_root=tmp_path / "r", store=store, progress=False,
+                         command="first")
+    files = {p.relative_to(first.run_dir): p.read_bytes() for p in first.run_dir.rglob("*") if p.is_file()}
+    assert {p.suffix for p in files} >= {".png", ".pdf", ".svg", ".json", ".csv"}
+    again = run_scenario(scenario, data_path=mnist_dir, results_root=tmp_path / "r", store=store, progress=False,
+                         command="second")
+    assert again.run_dir == first.run_dir
+    changed = [str(p) for p, data in files.items() if (first.run_dir / p).read_bytes() != data]
+    assert changed == []
+    manifest = json.loads((first.run_dir / "manifest.json").read_text())
+    assert manifest["command"] == "first" and manifest["points"]["computed_now"] == 2
+
+
+def test_manifest_keeps_the_computing_invocation_only_on_a_resume_that_computes_nothing():
+    previous = {"run_id": "run-a", "command": "old", "started": "t0", "seconds": 9.0,
+                "points": {"total": 2, "computed_now": 2, "resumed": 0}, "versions": {"git_commit": "aaa"}}
+    new = {"run_id": "run-a", "command": "new", "started": "t1", "seconds": 1.0,
+           "points": {"total": 2, "computed_now": 0, "resumed": 2}, "versions": {"git_commit": "bbb"},
+           "files": ["x"]}
+    kept = keep_provenance(new, previous, n_computed=0)
+    assert kept == {**previous, "files": ["x"]}
+    assert keep_provenance(new, previous, n_computed=1) == new  # computed something: this invocation
+    assert keep_provenance(new, {**previous, "run_id": "run-b"}, n_computed=0) == new  # another run's
+    assert keep_provenance(new, None, n_computed=0) == new
+    assert keep_provenance(new, {"run_id": "run-a"}, n_computed=0) == new  # incomplete: nothing borrowed
 
 
 def test_kill_9_mid_sweep_then_rerun_matches(setup, mnist_dir):

@@ -36,6 +36,10 @@ def model_entry(card: dict) -> dict:
             "weights_dtype": card.get("weights_dtype", "float32")}
 
 
+# what one invocation was: kept from the run that computed the points when a later one only resumes
+PROVENANCE = ("command", "started", "seconds", "points", "versions")
+
+
 def build_manifest(scenario, ctx, run_dir: Path, *, command: str | None, started: str, seconds: float,
                    n_points: int, n_computed: int, files: list[str]) -> dict:
     dataset, data = ctx.dataset, ctx.data
@@ -57,3 +61,28 @@ def build_manifest(scenario, ctx, run_dir: Path, *, command: str | None, started
         "models": ctx.models,
         "files": files,
     }
+
+
+def keep_provenance(manifest: dict, previous: dict | None, n_computed: int) -> dict:
+    """``manifest`` with ``previous``'s provenance when this invocation computed no point.
+
+    A rerun that finds every point journaled only redraws tables and figures from the
+    journal; recording it as the run ("computed_now": 0, today's commit) would erase when,
+    how and with which code the numbers were computed, and would dirty a committed run.
+    """
+    if n_computed or not previous or previous.get("run_id") != manifest["run_id"]:
+        return manifest
+    if not all(k in previous for k in PROVENANCE):
+        return manifest
+    return {**manifest, **{k: previous[k] for k in PROVENANCE}}
+
+
+def read_manifest(path: Path) -> dict | None:
+    """The manifest at ``path``, or None where there is none or it is not valid JSON."""
+    import json
+
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

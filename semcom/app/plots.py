@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 
 from semcom.app.figstyle import WIDTH, codec_colour, codec_colours, new_figure, rate_line, rate_marker, style_context
@@ -31,6 +32,11 @@ def _scale(metric: str) -> float:
     return 100.0 if metric == "accuracy" else 1.0
 
 
+# no creation date: redrawing a figure from the same numbers gives the same bytes
+_METADATA = {"png": {"Creator": "semcom"}, "pdf": {"Creator": "semcom", "CreationDate": None},
+             "svg": {"Creator": "semcom", "Date": None}}
+
+
 def _save(fig, out_dir: Path, stem: str, formats: list[str]) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -38,7 +44,8 @@ def _save(fig, out_dir: Path, stem: str, formats: list[str]) -> list[Path]:
     for fmt in formats:
         path = out_dir / f"{stem}.{fmt}"
         buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, bbox_inches=tight, metadata={"Creator": "semcom"} if fmt == "png" else None)
+        with matplotlib.rc_context({"svg.hashsalt": "semcom"}):  # SVG element ids: fixed, not random
+            fig.savefig(buf, format=fmt, bbox_inches=tight, metadata=_METADATA.get(fmt))
         atomic_write_bytes(path, buf.getvalue())
         paths.append(path)
     return paths

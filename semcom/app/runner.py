@@ -16,7 +16,7 @@ import torch
 from semcom.app.execution import bench_factory, compute_points, pending_points
 from semcom.app.executors import DaskExecutor, LocalExecutor
 from semcom.app.journal import Journal
-from semcom.app.manifest import build_manifest, model_entry
+from semcom.app.manifest import build_manifest, keep_provenance, model_entry, read_manifest
 from semcom.app.outputs import collect, first_seed_latencies, write_figures, write_tables  # noqa: F401
 from semcom.app.results import ensure_writable_dir, new_run_id, write_json
 from semcom.app.scenario import Scenario
@@ -236,5 +236,6 @@ def run_scenario(
         manifest = build_manifest(scenario, ctx, run_dir, command=command, started=started,
                                   seconds=time.perf_counter() - t0, n_points=len(points), n_computed=len(todo),
                                   files=files)
+        manifest = keep_provenance(manifest, read_manifest(run_dir / "manifest.json"), len(todo))
         write_json(run_dir / "manifest.json", manifest)
     return RunResult(run_dir, tables.rows, tables.class_rows, notes)

@@ -86,10 +86,25 @@ def test_codec_diagnostics_bounds_hold_by_construction():
     codec = LearnedCodec(LearnedCodecConfig(dim=2, levels=4, width=16)).eval()
     images, labels = torch.rand(200, 1, 28, 28), torch.randint(0, 10, (200,))
     out = codec_diagnostics.diagnose(codec, DigitClassifier().eval(), images, labels)
-    assert set(out) == {"network encoder", "nearest codeword", "unquantized latent", "centroid oracle (test set)"}
+    assert set(out) == {"network encoder", "nearest codeword", "unquantized latent", "centroid oracle (test set)",
+                        "cell-purity bound (test set)"}
     assert out["nearest codeword"][0] <= out["network encoder"][0] + 1e-7
     assert out["centroid oracle (test set)"][0] <= out["network encoder"][0] + 1e-7
+    # no reconstruction of the encoder's cells classifies better than the cells' majority labels
+    assert out["network encoder"][1] <= out["cell-purity bound (test set)"][1]
+    assert out["centroid oracle (test set)"][1] <= out["cell-purity bound (test set)"][1]
     assert all(0.0 <= acc <= 1.0 for _, acc in out.values())
+
+
+def test_purity_bound_counts_each_cells_majority_label():
+    import codec_diagnostics
+
+    cell = torch.tensor([0, 0, 0, 1, 1, 2])
+    labels = torch.tensor([3, 3, 5, 7, 2, 9])
+    # cell 0: two of three share label 3; cell 1: one of two (a tie); cell 2: its one image
+    assert codec_diagnostics.purity_bound(cell, labels, n_cells=4) == 4 / 6
+    assert codec_diagnostics.purity_bound(torch.arange(6), labels, n_cells=6) == 1.0  # one image per cell
+    assert codec_diagnostics.purity_bound(torch.zeros(6, dtype=torch.long), labels, n_cells=1) == 2 / 6
 
 
 def test_nearest_codeword_search_matches_a_direct_argmin():

@@ -94,6 +94,10 @@ def test_codec_diagnostics_bounds_hold_by_construction():
     assert out["network encoder"][1] <= out["cell-purity bound (test set)"][1]
     assert out["centroid oracle (test set)"][1] <= out["cell-purity bound (test set)"][1]
     assert all(0.0 <= acc <= 1.0 for _, acc in out.values())
+    # labels fitted on the scored images themselves: the majority map reaches the bound exactly
+    fitted = codec_diagnostics.diagnose(codec, DigitClassifier().eval(), images, labels, train=(images, labels))
+    row = fitted["cell majority, labels from the training split"][1]
+    assert row == pytest.approx(fitted["cell-purity bound (test set)"][1], abs=1e-6)
 
 
 def test_purity_bound_counts_each_cells_majority_label():
@@ -105,6 +109,9 @@ def test_purity_bound_counts_each_cells_majority_label():
     assert codec_diagnostics.purity_bound(cell, labels, n_cells=4) == 4 / 6
     assert codec_diagnostics.purity_bound(torch.arange(6), labels, n_cells=6) == 1.0  # one image per cell
     assert codec_diagnostics.purity_bound(torch.zeros(6, dtype=torch.long), labels, n_cells=1) == 2 / 6
+    # a cell no image reaches (3) keeps the fallback label; the others their majority
+    got = codec_diagnostics.majority_labels(cell, labels, 4, fallback=torch.tensor([0, 0, 0, 4]))
+    assert got[0] == 3 and got[2] == 9 and got[3] == 4 and got[1] in (2, 7)
 
 
 def test_nearest_codeword_search_matches_a_direct_argmin():

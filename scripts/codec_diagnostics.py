@@ -37,11 +37,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
-
 import semcom  # noqa: E402
-from semcom.data import load_dataset, to_float_tensor  # noqa: E402
-from semcom.data.dataset import train_val_split  # noqa: E402
 
 
 @torch.no_grad()
@@ -78,36 +74,39 @@ def diagnose(codec, classifier, images: torch.Tensor, labels: torch.Tensor,
     out["nearest codeword"] = score(book[nearest_codewords(images, book)])
     out["unquantized latent"] = score(codec.decoder(codec.encoder(images)))
     flat = images.flatten(1)
-    cell = (idx * levels ** torch.arange(dim - 1, -1, -1)).sum(1)
+    place = levels ** torch.arange(dim - 1, -1, -1)  # codeword number: first symbol most significant
+    cell = (idx * place).sum(1)
     count = torch.bincount(cell, minlength=levels**dim).float()
     centroids = torch.zeros(levels**dim, flat.shape[1]).index_add_(0, cell, flat) / count.clamp(min=1)[:, None]
     out["centroid oracle (test set)"] = score(centroids[cell].view_as(images))
     out["cell-purity bound (test set)"] = (float("nan"), purity_bound(cell, labels, levels**dim))
     if train is not None:
-        weights = levels ** torch.arange(dim - 1, -1, -1)
         train_cell = (torch.cat([codec.encode(train[0][i : i + 4096]) for i in range(0, len(train[0]), 4096)])
-                      * weights).sum(1)
-        fallback = classifier.predict(book)  # codeword rows in the same most-significant-first order
+                      * place).sum(1)
+        fallback = classifier.predict(book)  # the book's rows are in the same codeword-number order
         cell_label = majority_labels(train_cell, train[1], levels**dim, fallback)
         out["cell majority, labels from the training split"] = (
             float("nan"), float((cell_label[cell] == torch.as_tensor(labels)).float().mean()))
     return out
 
 
-def majority_labels(cell: torch.Tensor, labels, n_cells: int, fallback: torch.Tensor,
-                    n_classes: int = 10) -> torch.Tensor:
-    """(n_cells,) the most frequent label of each cell's images; ``fallback`` where a cell has none."""
+def label_counts(cell: torch.Tensor, labels, n_cells: int, n_classes: int = 10) -> torch.Tensor:
+    """(n_cells, n_classes): how many images of each label fall in each cell."""
     counts = torch.zeros(n_cells, n_classes, dtype=torch.long)
     counts.index_put_((cell, torch.as_tensor(labels).long()), torch.ones_like(cell), accumulate=True)
+    return counts
+
+
+def majority_labels(cell: torch.Tensor, labels, n_cells: int, fallback: torch.Tensor) -> torch.Tensor:
+    """(n_cells,) the most frequent label of each cell's images; ``fallback`` where a cell has none."""
+    counts = label_counts(cell, labels, n_cells)
     return torch.where(counts.sum(1) > 0, counts.argmax(1), torch.as_tensor(fallback).long())
 
 
-def purity_bound(cell: torch.Tensor, labels: torch.Tensor, n_cells: int, n_classes: int = 10) -> float:
+def purity_bound(cell: torch.Tensor, labels, n_cells: int) -> float:
     """Fraction of images whose label is their cell's most frequent label: the best accuracy any
     reconstruction of the cells can give (each cell decodes to one image, so to one prediction)."""
-    counts = torch.zeros(n_cells, n_classes, dtype=torch.long)
-    counts.index_put_((cell, torch.as_tensor(labels).long()), torch.ones_like(cell), accumulate=True)
-    return float(counts.max(1).values.sum()) / len(labels)
+    return float(label_counts(cell, labels, n_cells).max(1).values.sum()) / len(labels)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,9 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     images, labels = semcom.mnist_test(data=args.data)
     images = images.float()
-    ds = load_dataset("mnist", path=args.data)
-    train_idx, _ = train_val_split(len(ds.train_labels), 0.2, 0)  # the paper's split, as in training
-    train = to_float_tensor(ds.train_images[train_idx]).float(), np.asarray(ds.train_labels[train_idx])
+    split = semcom.zoo.paper_data(data=args.data)  # the training images of the shipped models
+    train = split.train_x.float(), split.train_y
     classifier = semcom.zoo.classifier(data=args.data)
     print("| codec | decoding | MSE | accuracy |\n|---|---|---|---|")
     for name in args.codec:

@@ -27,8 +27,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import semcom  # noqa: E402
-from semcom.data import load_dataset, to_float_tensor  # noqa: E402
-from semcom.data.dataset import train_val_split  # noqa: E402
 
 from codec_diagnostics import decoded_codebook, nearest_codewords  # noqa: E402  (scripts/, beside this file)
 
@@ -52,10 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.manual_seed(0)
 
-    ds = load_dataset("mnist", path=args.data)
-    train_idx, val_idx = train_val_split(len(ds.train_labels), 0.2, 0)  # the paper's split, as in training
-    train_x = to_float_tensor(ds.train_images[train_idx]).float()
-    val_x, val_y = to_float_tensor(ds.train_images[val_idx]).float(), np.asarray(ds.train_labels[val_idx])
+    split = semcom.zoo.paper_data(data=args.data)  # the paper's split, as the codec was trained on
+    train_x = split.train_x.float()
+    val_x, val_y = split.val_x.float(), split.val_y.numpy()
     test_x, test_y = semcom.mnist_test(data=args.data)
     test_x = test_x.float()
     classifier = semcom.zoo.classifier(data=args.data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 import sys
@@ -79,8 +80,6 @@ def keep_provenance(manifest: dict, previous: dict | None, n_computed: int) -> d
 
 def read_manifest(path: Path) -> dict | None:
     """The manifest at ``path``, or None where there is none or it is not valid JSON."""
-    import json
-
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):

@@ -177,7 +177,9 @@ _REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
 _CACHE: dict = {}
 
 
-def _paper_data(data: str | None) -> TrainingData:
+def paper_data(data: str | None = None) -> TrainingData:
+    """The paper's 48,000 / 12,000 split of the official training images, on which every shipped
+    model was trained (loaded once per folder); for analyses that need the training images."""
     from semcom.data import load_dataset, train_val_split
 
     key = str(data)
@@ -199,7 +201,7 @@ def classifier(*, pretrained: bool = True, data: str | None = None,
     """
     if not pretrained:
         return DigitClassifier()
-    found = stored_classifier(ClassifierTrainConfig(), _paper_data(data), store or ModelStore())
+    found = stored_classifier(ClassifierTrainConfig(), paper_data(data), store or ModelStore())
     if found is None:
         raise SemcomError("no stored classifier for the paper's split; train it with "
                           "`semcom train scenarios/mnist_8bit.toml`")
@@ -231,7 +233,7 @@ def codec(name: str, *, bits: int = 8, pretrained: bool = True, train_seed: int 
     family = family_of(cfg.family)
     if not pretrained:
         return family.empty(family.spec(cfg, {}, None))
-    data_ = _paper_data(data)
+    data_ = paper_data(data)
     clf_store = store or ModelStore(also=[p for p in [_REPO_MODELS] if p.is_dir()])
     clf = stored_classifier(ClassifierTrainConfig(), data_, clf_store)
     if clf is None:

@@ -18,7 +18,7 @@ from semcom.sweep import ChannelPoint
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 # the main scenario's codecs, all shipped (the rest of paper_table3.toml is not trained yet)
-SHIPPED_CODECS = ["only_compression-8b", "only_compression-12b", "deep_feature-8b", "deep_feature-12b", "NA2-8b", "NA2-12b"]
+SHIPPED_CODECS = ["only_compression-8b", "only_compression-12b", "deep_feature-8b", "deep_feature-12b", "NA1-8b", "NA2-8b", "NA2-12b"]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ unfinished trainings are stopped and their last per-epoch checkpoints are packed
 (``checkpoints-NN.tar``), so a later session, CPU or GPU, resumes them instead of starting over.
 
 Back on the development machine:  scripts/unpack_models.sh FILES_AT  (untars into models/,
-commits). Test the whole path on CPU first with ``--smoke`` (1 epoch on 256 images, own store
+commits). Test the whole path on CPU first with ``--smoke`` (2 epochs on 256 images, own store
 keys, so nothing real is touched):
 
     python scripts/gpu_train.py scenarios/paper_table3.toml --data ../shared/data/mnist \
@@ -32,6 +32,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -43,6 +44,10 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 PART_BYTES = 15 * 2**20
+#: what the device tool brings back: 8 files, 64 MiB together (a little kept free for summary.json)
+ROOM_FILES, ROOM_BYTES = 7, 62 * 2**20
+#: a worker's per-epoch line, as semcom.models.training.codec prints it
+EPOCH_LINE = re.compile(r" epoch (\d+)/(\d+): .*\(([\d.]+) s\)$", re.M)
 #: relative cost of one model's training, to start the longest first
 COST = {"adversarial": 3.0, "deep_feature": 1.3, "task_aware": 1.3, "mse": 1.0}
 
@@ -54,7 +59,7 @@ def _scenario(path: str, smoke: bool):
     if not smoke:
         return sc
     body = sc.body
-    codecs = [dataclasses.replace(c, train=dataclasses.replace(c.train, epochs=1)) for c in body.codecs]
+    codecs = [dataclasses.replace(c, train=dataclasses.replace(c.train, epochs=2)) for c in body.codecs]
     body = dataclasses.replace(body, dataset=dataclasses.replace(body.dataset, train_limit=256, test_limit=256),
                                classifier=dataclasses.replace(body.classifier, epochs=1), codecs=codecs)
     return dataclasses.replace(sc, body=body)
@@ -90,6 +95,34 @@ def missing(sc, data_path: str, only: set[str] | None) -> list[tuple[str, float]
     return [(r.name, COST.get(sections[r.name].objective, 1.0) * r.epochs)
             for r in model_status(sc, data, store, sorted(only) if only else None)
             if r.name in sections and r.epochs is not None and r.state != STORED]
+
+
+def epoch_progress(log: Path) -> tuple[int, int, float] | None:
+    """(epochs done, epochs in all, seconds of the last epoch) from a worker's log; None before its first epoch."""
+    found = EPOCH_LINE.findall(log.read_text(errors="replace")) if log.exists() else []
+    if not found:
+        return None
+    done, total, seconds = found[-1]
+    return int(done), int(total), float(seconds)
+
+
+def to_stop(progress: dict[str, tuple[int, int, float, float]], priority: list[str], time_left: float) -> list[str]:
+    """The trainings to stop now so that the others end within ``time_left`` seconds.
+
+    ``progress`` maps a running training to (epochs done, epochs in all, seconds of its last epoch,
+    seconds since that epoch ended). Models share one GPU, so an epoch's time is taken to scale with
+    the number of trainings running: stopping one speeds up the rest. Its checkpoint (60 MB with the
+    critics' Adam moments) is too large to bring back, so a training that cannot end is better stopped
+    early. The least advanced go first, then the lowest priority (latest in ``priority``)."""
+    running = len(progress)
+    keep = sorted(progress, key=lambda n: (-progress[n][0], priority.index(n) if n in priority else len(priority)))
+    while keep:
+        scale = len(keep) / running
+        need = max((progress[n][1] - progress[n][0]) * progress[n][2] * scale - progress[n][3] for n in keep)
+        if need <= time_left:
+            break
+        keep.pop()
+    return [n for n in progress if n not in keep]
 
 
 def pack(paths: list[Path], root: Path, out: Path, stem: str) -> list[Path]:
@@ -151,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=12)
     ap.add_argument("--budget", type=float, default=480.0, help="seconds before unfinished trainings are stopped")
     ap.add_argument("--only", default=None, help="comma-separated codec names (default: every missing one)")
-    ap.add_argument("--smoke", action="store_true", help="1 epoch on 256 images: tests this script on CPU")
+    ap.add_argument("--adaptive", action="store_true",
+                    help="all at once (--jobs at least the number of models); stop the least advanced when the "
+                         "rest could not end within --budget")
+    ap.add_argument("--smoke", action="store_true", help="2 epochs on 256 images: tests this script on CPU")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -164,12 +200,15 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = [_scenario(p, args.smoke) for p in args.scenario]
     queue = sorted(((cost, path, name) for path, sc in zip(args.scenario, scenarios)
                     for name, cost in missing(sc, args.data, only)), reverse=True)
+    priority = [n.strip() for n in args.only.split(",")] if args.only else [n for _, _, n in queue]
+    queue.sort(key=lambda item: priority.index(item[2]))
     print(f"{len(queue)} models to train, {args.jobs} at a time: " + ", ".join(n for _, _, n in queue), flush=True)
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1",
                PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     running: dict[str, tuple[subprocess.Popen, float, Path]] = {}
     done: dict[str, str] = {}
     failed: list[str] = []
+    decided_at: dict[str, int] = {}  # epochs done by each training when the last stop decision was taken
     while queue or running:
         while queue and len(running) < args.jobs and time.monotonic() - t0 < args.budget:
             _, path, name = queue.pop(0)
@@ -198,6 +237,21 @@ def main(argv: list[str] | None = None) -> int:
             except (json.JSONDecodeError, KeyError):
                 failed.append(name)
                 print(f"FAILED {name} (rc {proc.returncode}); see {log}", flush=True)
+        if args.adaptive and running and not queue:
+            now = time.monotonic()
+            seen = {n: epoch_progress(log) for n, (_, _, log) in running.items()}
+            if all(p is not None and p[0] > decided_at.get(n, 0) for n, p in seen.items()):
+                progress = {n: (*p, time.time() - running[n][2].stat().st_mtime) for n, p in seen.items()}
+                decided_at = {n: p[0] for n, p in seen.items()}
+                for name in to_stop(progress, priority, args.budget - (now - t0)):
+                    proc = running.pop(name)[0]
+                    proc.terminate()
+                    proc.wait()
+                    failed.append(name)
+                    print(f"stopped {name} after {progress[name][0]} epochs: it could not end within the budget",
+                          flush=True)
+                print(f"{now - t0:.0f} s: " + ", ".join(f"{n} {p[0]}/{p[1]} ({p[2]:.1f} s/epoch)"
+                                                       for n, p in progress.items() if n in running), flush=True)
         if queue and time.monotonic() - t0 >= args.budget:
             failed += [n for _, _, n in queue]
             queue.clear()
@@ -205,8 +259,15 @@ def main(argv: list[str] | None = None) -> int:
     shipped = ship(work, args.data, scenarios, done)
     parts = pack(shipped, work / "models", out, "models")
     checkpoints = sorted((work / "store" / "checkpoints").rglob("*")) if (work / "store" / "checkpoints").exists() else []
-    parts += pack([p for p in checkpoints if p.is_file()], work / "store", out, "checkpoints")
     parts += pack(sorted((work / "logs").glob("*.log")), work, out, "logs")
+    checkpoints = [p for p in checkpoints if p.is_file()]
+    room = ROOM_BYTES - sum(p.stat().st_size for p in parts)
+    if checkpoints and sum(p.stat().st_size for p in checkpoints) <= room and \
+            len(parts) + sum(p.stat().st_size for p in checkpoints) // PART_BYTES + 1 <= ROOM_FILES:
+        parts += pack(checkpoints, work / "store", out, "checkpoints")
+    elif checkpoints:
+        print(f"{len(checkpoints)} checkpoint files are too large to bring back; they stay on this machine",
+              flush=True)
     summary = {"trained": done, "unfinished": failed, "parts": [p.name for p in parts],
                "seconds": time.monotonic() - t0}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))

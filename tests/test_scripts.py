@@ -42,6 +42,31 @@ def test_pack_splits_into_parts_under_the_limit_and_keeps_every_file(tmp_path, m
     assert len(parts) == 4
 
 
+def test_epoch_progress_reads_the_last_epoch_line_of_a_worker_log(tmp_path):
+    log = tmp_path / "w.log"
+    assert gpu_train.epoch_progress(log) is None
+    log.write_text("codec NA3-8b-s0: no stored model for this configuration; training (25 epochs)\n")
+    assert gpu_train.epoch_progress(log) is None
+    log.write_text(log.read_text()
+                   + "codec NA3-8b-s0 epoch 1/25: loss 0.38, critic 37.4, val MSE 0.15, val accuracy 15.69% (42.5 s)\n"
+                   + "codec NA3-8b-s0 epoch 2/25: loss 0.30, critic 30.1, val MSE 0.10, val accuracy 30.00% (40.0 s)\n")
+    assert gpu_train.epoch_progress(log) == (2, 25, 40.0)
+
+
+def test_to_stop_keeps_what_can_end_stopping_the_least_advanced_then_lowest_priority():
+    # 4 trainings, 10 s per epoch while 4 share the GPU: 2.5 s per epoch each for one alone
+    progress = {"a": (5, 10, 10.0, 0.0), "b": (5, 10, 10.0, 0.0), "c": (4, 10, 10.0, 0.0), "d": (5, 10, 10.0, 0.0)}
+    priority = ["a", "b", "c", "d"]
+    assert gpu_train.to_stop(progress, priority, 60.0) == []  # 6 epochs x 10 s fits
+    # 50 s left: all four need 60 s; three (7.5 s per epoch) need 45 s for c's 6 epochs -> c goes
+    assert gpu_train.to_stop(progress, priority, 50.0) == ["c"]
+    # 30 s left: without c, 3 x 5 epochs x 7.5 = 37.5 > 30; two need 5 x 5 = 25 s -> d (lowest priority) goes too
+    assert sorted(gpu_train.to_stop(progress, priority, 30.0)) == ["c", "d"]
+    # time already spent in the current epoch counts
+    assert gpu_train.to_stop({"a": (5, 10, 10.0, 9.0)}, ["a"], 41.0) == []
+    assert gpu_train.to_stop({"a": (5, 10, 10.0, 0.0)}, ["a"], 41.0) == ["a"]
+
+
 @pytest.mark.parametrize("family_name", ["learned", "analog", None])
 def test_half_precision_copy_records_both_evaluations_and_stores_float16(tmp_path, family_name):
     from semcom.codecs.networks import DigitClassifier

@@ -154,8 +154,8 @@ class _Run:
         if self.opt_critic is not None:
             self.critics.load_state_dict(state["critics"])
             self.opt_critic.load_state_dict(state["critic_optimizer"])
-        self.gen.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
+        self.gen.set_state(state["generator"].cpu())  # map_location put it on the device; RNG states live on the CPU
+        torch.set_rng_state(state["torch_rng"].cpu())
         self.history = state["history"]
         self.epoch = int(state["epoch"])
 

@@ -550,7 +550,7 @@ def _example_rows(examples: dict[str, np.ndarray], max_rows: int) -> tuple[dict[
 
 
 def examples_grid(examples: dict[str, np.ndarray], out_dir: Path, formats: list[str],
-                  stem: str = "reconstructions", n_digits: int = 8, max_rows: int = 28,
+                  stem: str = "reconstructions", n_digits: int = 8, max_rows: int = 32,
                   style: str = "paper") -> list[Path]:
     """A compact grid: a few digits (columns) x codecs and channel settings (rows), each tile
     with the classifier's label; a misclassified reconstruction is framed and labelled in red."""

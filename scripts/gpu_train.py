@@ -26,7 +26,7 @@ passes the tool's 64 MiB):
 
     set -o pipefail; export PYTHONUNBUFFERED=1 PYTHONPATH=.; timeout 580 python3 scripts/gpu_train.py \
         scenarios/paper_table3.toml --data .mnist --out $OUT --work /tmp/w --jobs 11 --adaptive \
-        --budget 495 --only NAME,NAME,... 2>&1 | grep -v "^  " | tee $OUT/console.log
+        --budget 495 --only NAME,NAME,... 2>&1 | tee $OUT/console.log
 
 (run with timeout_s 590 and carry [".mnist"]). Measured on an H200 (2026-12-04), NA models:
 11 at once, 38 s per epoch each; 4 at once, 15-18 s; 2, 13-14 s; 1, 12 s. The GPU is shared by
@@ -212,77 +212,103 @@ def main(argv: list[str] | None = None) -> int:
     priority = [n.strip() for n in args.only.split(",")] if args.only else [n for _, _, n in queue]
     queue.sort(key=lambda item: priority.index(item[2]))
     print(f"{len(queue)} models to train, {args.jobs} at a time: " + ", ".join(n for _, _, n in queue), flush=True)
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1",
-               PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    running: dict[str, tuple[subprocess.Popen, float, Path]] = {}
-    done: dict[str, str] = {}
-    failed: list[str] = []
-    decided_at: dict[str, int] = {}  # epochs done by each training when the last stop decision was taken
-    while queue or running:
-        while queue and len(running) < args.jobs and time.monotonic() - t0 < args.budget:
+    pool = Pool(args, work, out, t0)
+    while queue or pool.running:
+        while queue and len(pool.running) < args.jobs and pool.elapsed() < args.budget:
             _, path, name = queue.pop(0)
-            log = work / "logs" / f"{name}.log"
-            cmd = [sys.executable, __file__, path, "--data", args.data, "--out", str(out), "--work", str(work),
-                   "--worker", name]
-            if args.smoke:
-                cmd.append("--smoke")
-            running[name] = (subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env),
-                             time.monotonic(), log)
-        for name, (proc, started, log) in list(running.items()):
+            pool.launch(path, name)
+        pool.reap()
+        if args.adaptive and pool.running and not queue:
+            pool.adapt(priority)
+        if queue and pool.elapsed() >= args.budget:
+            pool.failed += [n for _, _, n in queue]
+            queue.clear()
+        time.sleep(1.0)
+    parts = pack_outputs(ship(work, args.data, scenarios, pool.done), work, out)
+    summary = {"trained": pool.done, "unfinished": pool.failed, "parts": [p.name for p in parts],
+               "seconds": time.monotonic() - t0}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary, indent=1), flush=True)
+    return 0 if not pool.failed else 1
+
+
+class Pool:
+    """The worker processes training at once, one model each, and what became of them."""
+
+    def __init__(self, args, work: Path, out: Path, t0: float) -> None:
+        self.args, self.work, self.out, self.t0 = args, work, out, t0
+        self.env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1",
+                        PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        self.running: dict[str, tuple[subprocess.Popen, float, Path]] = {}
+        self.done: dict[str, str] = {}
+        self.failed: list[str] = []
+        self.decided_at: dict[str, int] = {}  # epochs done by each training when the last stop decision was taken
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+    def launch(self, scenario_path: str, name: str) -> None:
+        a = self.args
+        log = self.work / "logs" / f"{name}.log"
+        cmd = [sys.executable, __file__, scenario_path, "--data", a.data, "--out", str(self.out),
+               "--work", str(self.work), "--worker", name] + (["--smoke"] if a.smoke else [])
+        proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=self.env)
+        self.running[name] = (proc, time.monotonic(), log)
+
+    def stop(self, name: str, why: str) -> None:
+        proc, started, _ = self.running.pop(name)
+        proc.terminate()
+        proc.wait()
+        self.failed.append(name)
+        print(f"stopped {name} {why} after {time.monotonic() - started:.0f} s", flush=True)
+
+    def reap(self) -> None:
+        """Collect the workers that ended (the last line of a worker's log is its JSON result);
+        stop every one still running once the budget is spent."""
+        for name, (proc, started, log) in list(self.running.items()):
             if proc.poll() is None:
-                if time.monotonic() - t0 > args.budget:
-                    proc.terminate()
-                    proc.wait()
-                    print(f"stopped {name} at the budget after {time.monotonic() - started:.0f} s", flush=True)
-                    failed.append(name)
-                    del running[name]
+                if self.elapsed() > self.args.budget:
+                    self.stop(name, "at the budget")
                 continue
-            del running[name]
+            del self.running[name]
             last = log.read_text().strip().splitlines()[-1:] or [""]
             try:
                 row = json.loads(last[0])
-                done[name] = row["key"]
+                self.done[name] = row["key"]
                 print(f"done {name} in {time.monotonic() - started:.0f} s: {row['metrics']}", flush=True)
             except (json.JSONDecodeError, KeyError):
-                failed.append(name)
+                self.failed.append(name)
                 print(f"FAILED {name} (rc {proc.returncode}); see {log}", flush=True)
-        if args.adaptive and running and not queue:
-            now = time.monotonic()
-            seen = {n: epoch_progress(log) for n, (_, _, log) in running.items()}
-            if all(p is not None and p[0] > decided_at.get(n, 0) for n, p in seen.items()):
-                progress = {n: (*p, time.time() - running[n][2].stat().st_mtime) for n, p in seen.items()}
-                decided_at = {n: p[0] for n, p in seen.items()}
-                for name in to_stop(progress, priority, args.budget - (now - t0)):
-                    proc = running.pop(name)[0]
-                    proc.terminate()
-                    proc.wait()
-                    failed.append(name)
-                    print(f"stopped {name} after {progress[name][0]} epochs: it could not end within the budget",
-                          flush=True)
-                print(f"{now - t0:.0f} s: " + ", ".join(f"{n} {p[0]}/{p[1]} ({p[2]:.1f} s/epoch)"
-                                                       for n, p in progress.items() if n in running), flush=True)
-        if queue and time.monotonic() - t0 >= args.budget:
-            failed += [n for _, _, n in queue]
-            queue.clear()
-        time.sleep(1.0)
-    shipped = ship(work, args.data, scenarios, done)
+
+    def adapt(self, priority: list[str]) -> None:
+        """Once every running training has finished an epoch since the last decision, stop those
+        that keep the rest from ending within the budget (:func:`to_stop`)."""
+        seen = {n: epoch_progress(log) for n, (_, _, log) in self.running.items()}
+        if not all(p is not None and p[0] > self.decided_at.get(n, 0) for n, p in seen.items()):
+            return
+        progress = {n: (*p, time.time() - self.running[n][2].stat().st_mtime) for n, p in seen.items()}
+        self.decided_at = {n: p[0] for n, p in seen.items()}
+        for name in to_stop(progress, priority, self.args.budget - self.elapsed()):
+            self.stop(name, f"after {progress[name][0]} epochs (it could not end within the budget)")
+        print(f"{self.elapsed():.0f} s: " + ", ".join(f"{n} {p[0]}/{p[1]} ({p[2]:.1f} s/epoch)"
+                                                      for n, p in progress.items() if n in self.running), flush=True)
+
+
+def pack_outputs(shipped: list[Path], work: Path, out: Path) -> list[Path]:
+    """The finished models, the logs, and the checkpoints of the unfinished trainings where they
+    fit what the device tool brings back (an NA checkpoint alone is 60 MB)."""
     parts = pack(shipped, work / "models", out, "models")
-    checkpoints = sorted((work / "store" / "checkpoints").rglob("*")) if (work / "store" / "checkpoints").exists() else []
     parts += pack(sorted((work / "logs").glob("*.log")), work, out, "logs")
-    checkpoints = [p for p in checkpoints if p.is_file()]
+    root = work / "store" / "checkpoints"
+    checkpoints = sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    size = sum(p.stat().st_size for p in checkpoints)
     room = ROOM_BYTES - sum(p.stat().st_size for p in parts)
-    if checkpoints and sum(p.stat().st_size for p in checkpoints) <= room and \
-            len(parts) + sum(p.stat().st_size for p in checkpoints) // PART_BYTES + 1 <= ROOM_FILES:
+    if checkpoints and size <= room and len(parts) + size // PART_BYTES + 1 <= ROOM_FILES:
         parts += pack(checkpoints, work / "store", out, "checkpoints")
     elif checkpoints:
         print(f"{len(checkpoints)} checkpoint files are too large to bring back; they stay on this machine",
               flush=True)
-    summary = {"trained": done, "unfinished": failed, "parts": [p.name for p in parts],
-               "seconds": time.monotonic() - t0}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    print(json.dumps(summary, indent=1), flush=True)
-    return 0 if not failed else 1
-
+    return parts
 
 if __name__ == "__main__":
     raise SystemExit(main())

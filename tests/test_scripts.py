@@ -67,6 +67,33 @@ def test_to_stop_keeps_what_can_end_stopping_the_least_advanced_then_lowest_prio
     assert gpu_train.to_stop({"a": (5, 10, 10.0, 0.0)}, ["a"], 41.0) == ["a"]
 
 
+def test_pool_adapt_stops_the_training_that_cannot_end_and_waits_for_a_new_epoch(tmp_path, capsys):
+    import subprocess
+    import time
+    from types import SimpleNamespace
+
+    args = SimpleNamespace(budget=100.0, data="", smoke=True)
+    pool = gpu_train.Pool(args, tmp_path, tmp_path, time.monotonic())
+    logs = {}
+    for name, done in [("a", 20), ("b", 20), ("c", 2)]:
+        logs[name] = tmp_path / f"{name}.log"
+        logs[name].write_text(f"codec {name} epoch {done}/25: loss 0.1, val MSE 0.04 (10.0 s)\n")
+        pool.running[name] = (subprocess.Popen(["sleep", "30"]), time.monotonic(), logs[name])
+    try:
+        # 100 s left, 10 s per epoch among three: a and b need 5 epochs x 10 x 2/3 = 33 s, c 23 x 10 x 1/3 > 100 s
+        pool.adapt(["a", "b", "c"])
+        assert sorted(pool.running) == ["a", "b"] and pool.failed == ["c"]
+        assert "stopped c" in capsys.readouterr().out
+        # no new epoch since that decision: nothing more is decided, even with less time left
+        pool.args.budget = 1.0
+        pool.adapt(["a", "b", "c"])
+        assert sorted(pool.running) == ["a", "b"]
+    finally:
+        for proc, _, _ in list(pool.running.values()):
+            proc.kill()
+            proc.wait()
+
+
 @pytest.mark.parametrize("family_name", ["learned", "analog", None])
 def test_half_precision_copy_records_both_evaluations_and_stores_float16(tmp_path, family_name):
     from semcom.codecs.networks import DigitClassifier

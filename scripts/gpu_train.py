@@ -11,7 +11,9 @@ every shipped model is kept in (``scripts/ship_models.py``'s rule: float32 and f
 metrics both in the card) and everything finished is packed into ``models-NN.tar`` files of
 at most 15 MiB (the device tool brings back 8 files of 16 MiB). At ``--budget`` seconds the
 unfinished trainings are stopped and their last per-epoch checkpoints are packed too
-(``checkpoints-NN.tar``), so a later session, CPU or GPU, resumes them instead of starting over.
+(``checkpoints-NN.tar``), so a later session, CPU or GPU, resumes them instead of starting over;
+only those that fit what comes back, though: an MSE checkpoint (11 MB) does, an NA one (60 MB,
+over the 16 MiB a file may have) never does.
 
 Back on the development machine:  scripts/unpack_models.sh FILES_AT  (untars into models/,
 commits). Test the whole path on CPU first with ``--smoke`` (2 epochs on 256 images, own store
@@ -289,26 +291,33 @@ class Pool:
         progress = {n: (*p, time.time() - self.running[n][2].stat().st_mtime) for n, p in seen.items()}
         self.decided_at = {n: p[0] for n, p in seen.items()}
         for name in to_stop(progress, priority, self.args.budget - self.elapsed()):
-            self.stop(name, f"after {progress[name][0]} epochs (it could not end within the budget)")
+            self.stop(name, f"at epoch {progress[name][0]} (it could not end within the budget)")
         print(f"{self.elapsed():.0f} s: " + ", ".join(f"{n} {p[0]}/{p[1]} ({p[2]:.1f} s/epoch)"
                                                       for n, p in progress.items() if n in self.running), flush=True)
 
 
 def pack_outputs(shipped: list[Path], work: Path, out: Path) -> list[Path]:
     """The finished models, the logs, and the checkpoints of the unfinished trainings where they
-    fit what the device tool brings back (an NA checkpoint alone is 60 MB)."""
+    fit what the device tool brings back: no file over 16 MiB (an NA checkpoint alone is 60 MB),
+    ROOM_FILES files and ROOM_BYTES in all. Checkpoint parts that would pass those are dropped."""
     parts = pack(shipped, work / "models", out, "models")
     parts += pack(sorted((work / "logs").glob("*.log")), work, out, "logs")
     root = work / "store" / "checkpoints"
     checkpoints = sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
-    size = sum(p.stat().st_size for p in checkpoints)
-    room = ROOM_BYTES - sum(p.stat().st_size for p in parts)
-    if checkpoints and size <= room and len(parts) + size // PART_BYTES + 1 <= ROOM_FILES:
-        parts += pack(checkpoints, work / "store", out, "checkpoints")
-    elif checkpoints:
-        print(f"{len(checkpoints)} checkpoint files are too large to bring back; they stay on this machine",
-              flush=True)
-    return parts
+    fitting = [p for p in checkpoints if p.stat().st_size <= PART_BYTES]
+    extra = pack(fitting, work / "store", out, "checkpoints")
+    while extra and (len(parts) + len(extra) > ROOM_FILES
+                     or sum(p.stat().st_size for p in parts + extra) > ROOM_BYTES):
+        extra.pop().unlink()
+    kept = 0
+    for part in extra:
+        with tarfile.open(part) as tar:
+            kept += len(tar.getnames())
+    if kept < len(checkpoints):
+        print(f"{len(checkpoints) - kept} of {len(checkpoints)} checkpoint files do not fit what comes back; "
+              "they stay on this machine", flush=True)
+    return parts + extra
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

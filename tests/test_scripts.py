@@ -42,6 +42,29 @@ def test_pack_splits_into_parts_under_the_limit_and_keeps_every_file(tmp_path, m
     assert len(parts) == 4
 
 
+def test_pack_outputs_brings_back_only_the_checkpoints_that_fit_the_transfer(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(gpu_train, "PART_BYTES", 1000)
+    work, out = tmp_path / "work", tmp_path / "out"
+    (work / "models").mkdir(parents=True)
+    (work / "logs").mkdir()
+    (work / "store" / "checkpoints").mkdir(parents=True)
+    out.mkdir()
+    model = work / "models" / "m.safetensors"
+    model.write_bytes(b"m" * 500)
+    (work / "logs" / "a.log").write_text("log")
+    for name, size in [("big.ckpt", 5000), ("c1.ckpt", 900), ("c2.ckpt", 900), ("c3.ckpt", 900)]:
+        (work / "store" / "checkpoints" / name).write_bytes(b"c" * size)
+    # room for 4 files: models + logs + two checkpoint parts; the 5000-byte one would pass a part's limit
+    monkeypatch.setattr(gpu_train, "ROOM_FILES", 4)
+    monkeypatch.setattr(gpu_train, "ROOM_BYTES", 10**6)
+    parts = gpu_train.pack_outputs([model], work, out)
+    assert [p.name for p in parts] == ["models-00.tar", "logs-00.tar", "checkpoints-00.tar", "checkpoints-01.tar"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in parts)  # the dropped part is deleted
+    with tarfile.open(out / "checkpoints-00.tar") as tar:
+        assert tar.getnames() == ["checkpoints/c1.ckpt"]
+    assert "2 of 4 checkpoint files do not fit" in capsys.readouterr().out
+
+
 def test_epoch_progress_reads_the_last_epoch_line_of_a_worker_log(tmp_path):
     log = tmp_path / "w.log"
     assert gpu_train.epoch_progress(log) is None

@@ -247,3 +247,26 @@ def test_a_codec_trained_at_one_rate_is_a_marker_on_the_rate_figure(tmp_path, dr
     lines = {c.get_label(): c.lines[0] for c in drawn[0].axes[0].containers}
     assert list(lines["oc"].get_xdata()) == [8, 12] and list(lines["oc"].get_ydata()) == pytest.approx([77, 86])
     assert list(lines["df"].get_xdata()) == [8] and list(lines["df"].get_ydata()) == pytest.approx([91])
+
+
+def test_a_bar_cut_at_100_percent_is_named_in_the_caption_and_an_uncut_one_is_not(tmp_path, drawn):
+    """Two training seeds give t = 12.7: NA3-8b's interval reached past 100% and the figure drew
+    the bar up to the axis bound, which reads as the interval's end unless the caption says so."""
+    import math
+
+    from semcom.app import plots
+
+    def seeds(accs):
+        return _rows([(f"na-8b-s{k}", "na-8b", "na", 8, "clean", "clean", "", math.nan, 0, a, 0.048)
+                      for k, a in enumerate(accs)]
+                     + [(f"oc-8b-s{k}", "oc-8b", "oc", 8, "clean", "clean", "", math.nan, 0, 0.77 + k / 1000, 0.037)
+                        for k in range(3)])
+
+    plots.accuracy_vs_mse(seeds([0.70, 0.78]), tmp_path, ["png"])  # 74% ± 50.8
+    plots.metric_by_setting(seeds([0.70, 0.78]), "accuracy", tmp_path, ["png"], "acc")
+    plots.accuracy_vs_mse(seeds([0.74, 0.75]), tmp_path, ["png"])  # ±6.4 points: inside 0-100%
+    wide, bars, narrow = (fig.axes[0].get_title() for fig in drawn)
+    assert "stop there" in wide and "stop there" in bars
+    assert "stop there" not in narrow and "95% interval" in narrow
+    caps = [c for c in drawn[0].axes[0].containers if c.get_label() == "na-8b"][0]
+    assert max(caps.lines[2][1].get_segments()[0][:, 1]) == pytest.approx(100.0)  # the bar itself still stops at 100

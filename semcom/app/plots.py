@@ -109,15 +109,25 @@ def _yerr(stats: list[Stat], scale: float, metric: str) -> list[list[float]]:
     return [low, high]
 
 
-def _bars_caption(stats: list[Stat]) -> str:
+def _is_cut(stats: list[Stat], scale: float, metric: str) -> bool:
+    """Whether :func:`_yerr` cut any of these bars at the metric's bounds."""
+    low, high = _yerr(stats, scale, metric)
+    return any(min(lo, hi) < scale * s.bar for s, lo, hi in zip(stats, low, high))
+
+
+def _bars_caption(stats: list[Stat], cut: bool = False) -> str:
+    """The bars' meaning; ``cut`` says that some bar stops at 0 or 100%, so a reader does not
+    take the axis bound for the interval's end (with two training seeds, t = 12.7 makes wide ones)."""
     models = max((s.n_models for s in stats), default=1)
     seeds = max((s.n_channel_seeds for s in stats), default=1)
     if models > 1:
         per_model = f"each model averaged over {seeds} channel seeds" if seeds > 1 else "one channel draw per model"
-        return f"bars: 95% interval over {training_seed_phrase(stats)}; {per_model}"
-    if seeds > 1:
-        return f"bars: ±1 std over {seeds} channel seeds (one trained model per codec)"
-    return "one trained model, one channel seed: no bars"
+        text = f"bars: 95% interval over {training_seed_phrase(stats)}; {per_model}"
+    elif seeds > 1:
+        text = f"bars: ±1 std over {seeds} channel seeds (one trained model per codec)"
+    else:
+        return "one trained model, one channel seed: no bars"
+    return text + ("; bars that reach past 0 or 100% stop there (tables give the full interval)" if cut else "")
 
 
 def _group(row: dict) -> str:
@@ -254,7 +264,8 @@ def metric_vs_channel(rows: list[dict], metric: str, out_dir: Path, formats: lis
                 ax.set_title(panel, fontsize="small")
         axes[0].set_ylabel(METRIC_AXIS[metric])
         _legend_below(fig, axes)
-        fig.suptitle(f"dotted: clean channel; {_bars_caption(stats_all)}", fontsize="small", y=1.0)
+        cut = _is_cut(stats_all, scale, metric)
+        fig.suptitle(f"dotted: clean channel; {_bars_caption(stats_all, cut)}", fontsize="small", y=1.0)
         fig.tight_layout()
         return _save(fig, out_dir, stem, formats)
 
@@ -300,7 +311,7 @@ def metric_by_setting(rows: list[dict], metric: str, out_dir: Path, formats: lis
             ax.axhline(100 * original[0], color="0.45", linestyle=(0, (4, 2)), linewidth=0.8, label="original images")
         ax.set_xticks(range(len(settings)), settings)
         ax.set_ylabel(METRIC_AXIS[metric])
-        ax.set_title(_bars_caption(stats_all), fontsize="small")
+        ax.set_title(_bars_caption(stats_all, _is_cut(stats_all, scale, metric)), fontsize="small")
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
         fig.tight_layout()
         return _save(fig, out_dir, stem, formats)
@@ -351,7 +362,7 @@ def metric_vs_rate(rows: list[dict], metric: str, out_dir: Path, formats: list[s
             ax.set_xlabel("bits per digit")
         axes[0].set_ylabel(METRIC_AXIS[metric])
         _legend_below(fig, axes)
-        fig.suptitle(_bars_caption(stats_all), fontsize="small", y=1.0)
+        fig.suptitle(_bars_caption(stats_all, _is_cut(stats_all, scale, metric)), fontsize="small", y=1.0)
         fig.tight_layout()
         return _save(fig, out_dir, stem, formats)
 
@@ -388,10 +399,11 @@ def accuracy_vs_mse(rows: list[dict], out_dir: Path, formats: list[str], stem: s
         col, _ = WIDTH[style]
         fig = new_figure(col, col * 0.85)
         ax = fig.subplots()
-        pts, stats_all = [], []
+        pts, stats_all, cut = [], [], False
         for name, rs in groups.items():
             acc, mse = aggregate(rs, "accuracy"), aggregate(rs, "mse")
             stats_all += [acc]
+            cut = cut or _is_cut([acc], 100.0, "accuracy") or _is_cut([mse], 1.0, "mse")
             st = _style(rs)
             ax.errorbar(mse.mean, 100 * acc.mean, xerr=np.array(_yerr([mse], 1.0, "mse")),
                         yerr=np.array(_yerr([acc], 100.0, "accuracy")), color=st["color"],
@@ -405,7 +417,7 @@ def accuracy_vs_mse(rows: list[dict], out_dir: Path, formats: list[str], stem: s
         ax.set_xlabel(METRIC_AXIS["mse"])
         ax.set_ylabel(METRIC_AXIS["accuracy"])
         ref = f"; original images {100 * original[0]:.2f}%" if original else ""
-        ax.set_title(f"{setting}{ref}\n{_bars_caption(stats_all)}", fontsize="small")
+        ax.set_title(f"{setting}{ref}\n{_bars_caption(stats_all, cut)}", fontsize="small")
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
         fig.tight_layout()
         return _save(fig, out_dir, stem, formats)

@@ -265,7 +265,10 @@ def test_a_bar_cut_at_100_percent_is_named_in_the_caption_and_an_uncut_one_is_no
     plots.accuracy_vs_mse(seeds([0.70, 0.78]), tmp_path, ["png"])  # 74% ± 50.8
     plots.metric_by_setting(seeds([0.70, 0.78]), "accuracy", tmp_path, ["png"], "acc")
     plots.accuracy_vs_mse(seeds([0.74, 0.75]), tmp_path, ["png"])  # ±6.4 points: inside 0-100%
-    wide, bars, narrow = (fig.axes[0].get_title() for fig in drawn)
+    titles = [fig.axes[0].get_title() for fig in drawn]
+    # captions wrap to the figure's width (3.5 in here), never one line wider than the figure
+    assert max(len(line) for title in titles for line in title.split("\n")) <= 3.5 * 72 / (0.5 * 7 * 0.833)
+    wide, bars, narrow = (" ".join(title.split()) for title in titles)
     assert "stop there" in wide and "stop there" in bars
     assert "stop there" not in narrow and "95% interval" in narrow
     caps = [c for c in drawn[0].axes[0].containers if c.get_label() == "na-8b"][0]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import textwrap
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,16 @@ def _bars_caption(stats: list[Stat], cut: bool = False) -> str:
     else:
         return "one trained model, one channel seed: no bars"
     return text + ("; bars that reach past 0 or 100% stop there (tables give the full interval)" if cut else "")
+
+
+def _fit(fig, text: str, size: str = "small") -> str:
+    """Wrap a caption to the figure's width: a caption wider than the figure made the saved
+    (tight) image that much wider, with the plot a narrow strip in it."""
+    from matplotlib.font_manager import FontProperties
+
+    points = FontProperties(size=size).get_size_in_points()
+    chars = max(40, int(fig.get_figwidth() * 72 / (0.5 * points)))
+    return "\n".join(textwrap.fill(line, chars, break_on_hyphens=False) for line in text.split("\n"))
 
 
 def _group(row: dict) -> str:
@@ -265,7 +276,7 @@ def metric_vs_channel(rows: list[dict], metric: str, out_dir: Path, formats: lis
         axes[0].set_ylabel(METRIC_AXIS[metric])
         _legend_below(fig, axes)
         cut = _is_cut(stats_all, scale, metric)
-        fig.suptitle(f"dotted: clean channel; {_bars_caption(stats_all, cut)}", fontsize="small", y=1.0)
+        fig.suptitle(_fit(fig, f"dotted: clean channel; {_bars_caption(stats_all, cut)}"), fontsize="small", y=1.0)
         fig.tight_layout()
         return _save(fig, out_dir, stem, formats)
 
@@ -311,7 +322,7 @@ def metric_by_setting(rows: list[dict], metric: str, out_dir: Path, formats: lis
             ax.axhline(100 * original[0], color="0.45", linestyle=(0, (4, 2)), linewidth=0.8, label="original images")
         ax.set_xticks(range(len(settings)), settings)
         ax.set_ylabel(METRIC_AXIS[metric])
-        ax.set_title(_bars_caption(stats_all, _is_cut(stats_all, scale, metric)), fontsize="small")
+        ax.set_title(_fit(fig, _bars_caption(stats_all, _is_cut(stats_all, scale, metric))), fontsize="small")
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
         fig.tight_layout()
         return _save(fig, out_dir, stem, formats)
@@ -362,7 +373,7 @@ def metric_vs_rate(rows: list[dict], metric: str, out_dir: Path, formats: list[s
             ax.set_xlabel("bits per digit")
         axes[0].set_ylabel(METRIC_AXIS[metric])
         _legend_below(fig, axes)
-        fig.suptitle(_bars_caption(stats_all, _is_cut(stats_all, scale, metric)), fontsize="small", y=1.0)
+        fig.suptitle(_fit(fig, _bars_caption(stats_all, _is_cut(stats_all, scale, metric))), fontsize="small", y=1.0)
         fig.tight_layout()
         return _save(fig, out_dir, stem, formats)
 
@@ -417,7 +428,7 @@ def accuracy_vs_mse(rows: list[dict], out_dir: Path, formats: list[str], stem: s
         ax.set_xlabel(METRIC_AXIS["mse"])
         ax.set_ylabel(METRIC_AXIS["accuracy"])
         ref = f"; original images {100 * original[0]:.2f}%" if original else ""
-        ax.set_title(f"{setting}{ref}\n{_bars_caption(stats_all, cut)}", fontsize="small")
+        ax.set_title(_fit(fig, f"{setting}{ref}\n{_bars_caption(stats_all, cut)}"), fontsize="small")
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
         fig.tight_layout()
         return _save(fig, out_dir, stem, formats)

@@ -148,14 +148,16 @@ class _Run:
         self.epoch = 0
 
     def resume(self, checkpoint: Path) -> None:
-        state = torch.load(checkpoint, map_location=self.device, weights_only=True)
+        # Loaded to the CPU on every device: load_state_dict copies weights and optimizer state onto the
+        # parameters' device, and the RNG states must stay on the CPU, so CPU and GPU share one tested path.
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
         self.codec.load_state_dict(state["model"])
         self.opt.load_state_dict(state["optimizer"])
         if self.opt_critic is not None:
             self.critics.load_state_dict(state["critics"])
             self.opt_critic.load_state_dict(state["critic_optimizer"])
-        self.gen.set_state(state["generator"].cpu())  # map_location put it on the device; RNG states live on the CPU
-        torch.set_rng_state(state["torch_rng"].cpu())
+        self.gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
         self.history = state["history"]
         self.epoch = int(state["epoch"])
 

@@ -223,14 +223,15 @@ def test_interval_captions_name_each_codecs_number_of_training_seeds():
 def test_training_seeds_of_one_codec_share_its_colour_and_differ_in_line_style():
     from semcom.app.plots import history_styles
 
-    rows = [{"codec": f"mse-8b-s{s}", "codec_group": "mse-8b", "codec_base": "mse", "bits_per_digit": 8}
-            for s in range(3)] + [{"codec": "NA2-8b-s0", "codec_group": "NA2-8b", "codec_base": "NA2",
-                                   "bits_per_digit": 8}]
+    rows = [{"codec": f"mse-{b}b-s{s}", "codec_group": f"mse-{b}b", "codec_base": "mse", "bits_per_digit": b}
+            for b in (8, 12) for s in range(3)] + [{"codec": "NA2-8b-s0", "codec_group": "NA2-8b",
+                                                    "codec_base": "NA2", "bits_per_digit": 8}]
     styles = history_styles(rows)
-    seeds = [styles[f"mse-8b-s{s}"] for s in range(3)]
-    assert len({s["color"] for s in seeds}) == 1 and seeds[0]["color"] != styles["NA2-8b-s0"]["color"]
-    assert len({str(s["linestyle"]) for s in seeds}) == 3
-    assert styles["NA2-8b-s0"]["linestyle"] == seeds[0]["linestyle"]
+    for b in (8, 12):  # 12 bits draws seed 0 dashed: its other seeds must not be dashed as well
+        seeds = [styles[f"mse-{b}b-s{s}"] for s in range(3)]
+        assert len({s["color"] for s in seeds}) == 1 and seeds[0]["color"] != styles["NA2-8b-s0"]["color"]
+        assert len({str(s["linestyle"]) for s in seeds}) == 3
+    assert styles["NA2-8b-s0"]["linestyle"] == styles["mse-8b-s0"]["linestyle"]
 
 
 def test_a_codec_trained_at_one_rate_is_a_marker_on_the_rate_figure(tmp_path, drawn):

@@ -674,7 +674,9 @@ def training_curves(histories: dict[str, dict], out_dir: Path, formats: list[str
         return _save(fig, out_dir, stem, formats)
 
 
-_SEED_LINES = ("--", ":", "-.")  # second, third, ... training seed of a codec in the training curves
+#: second, third, ... training seed of a codec in the training curves, skipping the rate's own line
+#: (12 bits draws seed 0 dashed, so its seed 1 must not be dashed too)
+_SEED_LINES = ("--", ":", "-.", (0, (3, 1, 1, 1, 1, 1)), "-")
 
 
 @_run_colours
@@ -689,7 +691,8 @@ def history_styles(rows: list[dict]) -> dict[str, dict]:
             k = seeds_seen[_group(r)]
             seeds_seen[_group(r)] += 1
             if k:
-                style["linestyle"] = _SEED_LINES[(k - 1) % len(_SEED_LINES)]
+                others = [line for line in _SEED_LINES if line != style["linestyle"]]
+                style["linestyle"] = others[(k - 1) % len(others)]
             out[str(r["codec"])] = style
     return out
 
